@@ -1,0 +1,5 @@
+import sys
+
+from bluegreen.cli import main
+
+sys.exit(main())

@@ -1,0 +1,78 @@
+"""HTTP checks against servers, directly or through Varnish (standard library only)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bluegreen.config import Address
+
+
+@dataclass
+class Answer:
+    status: int | None
+    body: str = ""
+    headers: dict = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def get(address: Address, path: str, timeout: float, headers: dict | None = None) -> Answer:
+    conn = http.client.HTTPConnection(address.host, address.port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Connection": "close", **(headers or {})})
+        resp = conn.getresponse()
+        body = resp.read(65536).decode("utf-8", "replace")
+        return Answer(resp.status, body, {k.lower(): v for k, v in resp.getheaders()})
+    except TimeoutError:
+        return Answer(None, error=f"no answer within {timeout:g} s")
+    except (OSError, http.client.HTTPException) as exc:
+        return Answer(None, error=getattr(exc, "strerror", None) or exc.__class__.__name__)
+    finally:
+        conn.close()
+
+
+def release_of(answer: Answer) -> str | None:
+    """The release a version endpoint names: plain text, or JSON {"version": ...}."""
+    if not answer.ok:
+        return None
+    text = answer.body.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text).get("version")
+        except (ValueError, AttributeError):
+            return None
+        return str(value) if value is not None else None
+    return text.splitlines()[0].strip() if text else None
+
+
+def describe(answer: Answer) -> str:
+    if answer.error:
+        return answer.error
+    return f"HTTP {answer.status}"
+
+
+@dataclass
+class Poll:
+    """Retry a check with backoff until it passes or the deadline passes; keep the last result."""
+
+    wait_s: float
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def until(self, attempt: Callable[[], tuple[bool, str]]) -> tuple[bool, str, float]:
+        start = self.clock()
+        delay = 0.05
+        while True:
+            passed, seen = attempt()
+            elapsed = self.clock() - start
+            if passed or elapsed >= self.wait_s:
+                return passed, seen, elapsed
+            self.sleep(min(delay, max(0.0, self.wait_s - elapsed)))
+            delay = min(delay * 2, 1.0)

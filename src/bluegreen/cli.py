@@ -1,0 +1,92 @@
+"""python -m bluegreen [-c FILE] [--out DIR] [--json] STEP [--stage NAME] [options]
+
+The one place that maps the error tree to exit codes. Steps are imported only when chosen, so
+`switch` never pays for jinja2, requests or python-jenkins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+
+from bluegreen.errors import BluegreenError
+
+STEPS = {
+    "passive": "determine the live and the passive color; print the passive color",
+    "deploy": "deploy --version V onto every server of the passive color; load both VCLs",
+    "verify": "check the passive color runs the release, healthy, directly and through Varnish",
+    "switch": "make the passive color live on every Varnish instance of the stage at once",
+    "record": "write state.json, report.html and summary.txt for the stage",
+    "rollback": "make the previous color live again, after checking it",
+    "status": "show what every Varnish instance serves, the record, drift, rollback readiness",
+    "release": "passive, deploy, verify, switch and record in one go",
+    "adopt": "record what Varnish serves as the truth (after drift), with a reason",
+    "reconcile": "put the recorded live color back on every instance (after a restart)",
+    "demo": "a full release on this machine: local Varnish, two colors, traffic, rollback",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print one JSON document on stdout")
+    parser = argparse.ArgumentParser(prog="bluegreen", description="Blue-green releases behind Varnish.")
+    parser.add_argument("-c", "--config", default=os.environ.get("BLUEGREEN_CONFIG", "bluegreen.toml"),
+                        help="configuration file (default bluegreen.toml, env BLUEGREEN_CONFIG)")
+    parser.add_argument("--out", default=os.environ.get("BLUEGREEN_OUT", "bluegreen-out"),
+                        help="output folder (default bluegreen-out, env BLUEGREEN_OUT)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    sub = parser.add_subparsers(dest="step", metavar="STEP", required=True)
+    for name, text in STEPS.items():
+        p = sub.add_parser(name, help=text, description=text, parents=[common])
+        if name != "demo":
+            p.add_argument("--stage", required=name not in ("status",), help="stage name")
+        if name in ("deploy", "release"):
+            p.add_argument("--version", required=True, help="the release to deploy")
+        if name in ("switch", "release"):
+            p.add_argument("--force", action="store_true",
+                           help="switch without a passed verify (loud, and recorded)")
+        if name == "adopt":
+            p.add_argument("--reason", required=True, help="why Varnish is taken as the truth")
+        if name == "demo":
+            p.add_argument("--keep", action="store_true",
+                           help="leave the demo running until Ctrl-C")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed its usage message
+        return 0 if exc.code == 0 else 2
+    from bluegreen.context import Context
+
+    ctx = Context.from_args(args)
+    try:
+        module = importlib.import_module(f"bluegreen.steps.{args.step}")
+        result = module.run(ctx, args)
+    except BluegreenError as exc:
+        return _fail(ctx, exc.message, exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail(ctx, "interrupted", 130)
+    except Exception as exc:  # a bug: say so plainly, with the traceback only on request
+        if os.environ.get("BLUEGREEN_DEBUG") == "1":
+            raise
+        return _fail(ctx, f"internal error ({exc.__class__.__name__}: {exc}); rerun with "
+                          "BLUEGREEN_DEBUG=1 for the traceback and report it", 3)
+    if ctx.json:
+        print(json.dumps(result.data, indent=2))
+    elif result.text is not None:
+        print(result.text)
+    return result.exit_code
+
+
+def _fail(ctx, message: str, code: int) -> int:
+    print(f"bluegreen: {message}", file=sys.stderr)
+    if ctx.json:
+        print(json.dumps({"ok": False, "exit": code, "error": message}))
+    return code

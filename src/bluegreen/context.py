@@ -1,0 +1,81 @@
+"""What every step gets: the configuration, the output folder, the console, the outside world."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bluegreen.store import StageFiles
+
+
+@dataclass
+class Result:
+    text: str | None
+    data: dict
+    exit_code: int = 0
+
+
+@dataclass
+class Context:
+    config_path: str
+    out: Path
+    json: bool = False
+    environ: dict = field(default_factory=lambda: dict(os.environ))
+    stream: object = None
+    _config: object = None
+    _secret: bytes | None = None
+
+    @classmethod
+    def from_args(cls, args) -> Context:
+        return cls(config_path=args.config, out=Path(args.out), json=bool(getattr(args, "json", False)))
+
+    @property
+    def config(self):
+        if self._config is None:
+            from bluegreen import config
+
+            self._config = config.load(self.config_path)
+        return self._config
+
+    def say(self, message: str) -> None:
+        """One line of human-readable progress, on stderr."""
+        print(message, file=self.stream or sys.stderr, flush=True)
+
+    def files(self, stage) -> StageFiles:
+        return StageFiles(self.out, stage.name)
+
+    def secret(self) -> bytes:
+        if self._secret is None:
+            from bluegreen.varnish import read_secret
+
+            self._secret = read_secret(self.config.secret_file)
+        return self._secret
+
+    def fleet(self, stage):
+        from bluegreen.fleet import Fleet
+
+        return Fleet(stage.varnish, self.secret(), timeout=min(self.config.checks.timeout_s, 10.0))
+
+    def store(self):
+        from bluegreen.store import open_store
+
+        return open_store(self.environ)
+
+    def build(self) -> dict | None:
+        number = self.environ.get("BUILD_NUMBER")
+        if not number:
+            return None
+        return {"number": int(number) if number.isdigit() else number,
+                "url": self.environ.get("BUILD_URL")}
+
+
+class Timer:
+    def __init__(self):
+        self.start = time.monotonic()
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.start

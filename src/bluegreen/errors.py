@@ -1,0 +1,70 @@
+"""The one error tree of bluegreen, and the exit code of each branch.
+
+    BluegreenError                      exit 3 unless a subclass says otherwise
+    ├── UsageError                      2  bad arguments or input (a release string, a stage name)
+    │   └── ConfigError                 2  bluegreen.toml is missing or wrong (key path first)
+    ├── Refused                         1  a safety check said no; nothing unsafe was done
+    │   ├── Drift                       1  Varnish and the record disagree
+    │   └── CheckFailed                 1  verification of the passive color failed
+    └── DependencyError                 3  a system we depend on failed
+        ├── VarnishError                3  unreachable, timed out, or answered an error
+        │   └── VarnishAuthError        2  the secret was rejected (a configuration fault)
+        ├── VclCompileError             2  Varnish refused our rendered VCL (template fault)
+        ├── DeployError                 3  the deploy command failed on a server
+        └── JenkinsError                3  the Jenkins REST API failed or returned garbage
+
+Foreign exceptions (OSError, socket.timeout, requests errors) are translated into this tree at
+the module that talks to the outside system; nothing above that boundary catches them.
+"""
+
+
+class BluegreenError(Exception):
+    exit_code = 3
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(BluegreenError):
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    pass
+
+
+class Refused(BluegreenError):
+    exit_code = 1
+
+
+class Drift(Refused):
+    pass
+
+
+class CheckFailed(Refused):
+    pass
+
+
+class DependencyError(BluegreenError):
+    exit_code = 3
+
+
+class VarnishError(DependencyError):
+    pass
+
+
+class VarnishAuthError(VarnishError):
+    exit_code = 2
+
+
+class VclCompileError(DependencyError):
+    exit_code = 2
+
+
+class DeployError(DependencyError):
+    pass
+
+
+class JenkinsError(DependencyError):
+    pass

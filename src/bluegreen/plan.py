@@ -1,0 +1,74 @@
+"""Pure decisions: which color is live, which is passive, what the next state is."""
+
+from __future__ import annotations
+
+import uuid
+
+from bluegreen.config import other
+from bluegreen.errors import Drift
+from bluegreen.store import SCHEMA, now_iso
+from bluegreen.vcl import color_of
+
+
+def instance_colors(app: str, stage: str, actives: dict[str, str | None]) -> dict[str, str | None]:
+    return {inst: color_of(app, stage, name) for inst, name in actives.items()}
+
+
+def varnish_live(stage: str, colors: dict[str, str | None]) -> str | None:
+    """The one color every instance serves, None if none serves ours; Drift if they disagree."""
+    distinct = set(colors.values())
+    if len(distinct) > 1:
+        detail = ", ".join(f"{inst} serves {c or 'a VCL not made by bluegreen'}"
+                           for inst, c in colors.items())
+        raise Drift(f"stage {stage} is not served by one color: {detail}: run "
+                    f"'reconcile --stage {stage}' to put the recorded live color back")
+    return distinct.pop() if distinct else None
+
+
+def decide(stage: str, served: str | None, state: dict | None, source: str) -> tuple:
+    """(live, passive). Varnish is the truth; a record that disagrees is drift, not a guess."""
+    recorded = state.get("live") if state else None
+    if state is not None and recorded != served:
+        raise Drift(f"{served or 'no color'} is live on Varnish but {source} says "
+                    f"{recorded or 'nothing is live'}: run 'status --stage {stage}' to see the "
+                    f"drift, then 'adopt --stage {stage}' to record what Varnish serves")
+    return served, (other(served) if served else "blue")
+
+
+def new_plan(app: str, stage: str, live, passive, actives: dict, state: dict | None) -> dict:
+    return {
+        "schema": SCHEMA, "id": uuid.uuid4().hex[:12], "app": app, "stage": stage,
+        "created": now_iso(), "live": live, "passive": passive, "expected": dict(actives),
+        "previous_state": state, "release": None, "vcl": {}, "deploy": None,
+        "verified": None, "switched": None,
+    }
+
+
+def initial_state(app: str, stage: str) -> dict:
+    return {"schema": SCHEMA, "app": app, "stage": stage, "live": None, "previous": None,
+            "colors": {}, "switch": None, "build": None, "history": []}
+
+
+def after_switch(state: dict | None, app: str, stage: str, *, to: str, release: str | None,
+                 vcls: dict, window_ms: float, instances: int, forced: bool, action: str,
+                 build: dict | None, key: str) -> dict:
+    """The state once `to` went live. `key` makes recording the same switch twice a no-op."""
+    base = dict(state) if state else initial_state(app, stage)
+    history = list(base.get("history") or [])
+    if any(h.get("key") == key for h in history):
+        return base
+    at = now_iso()
+    was = base.get("live")
+    colors = {c: dict(v) for c, v in (base.get("colors") or {}).items()}
+    for color, name in vcls.items():
+        colors.setdefault(color, {})["vcl"] = name
+    if release is not None:
+        colors.setdefault(to, {})["release"] = release
+    history.append({"at": at, "action": action, "from": was, "to": to,
+                    "release": colors.get(to, {}).get("release"),
+                    "build": (build or {}).get("number"), "forced": forced, "key": key})
+    base.update(live=to, previous=was if was != to else base.get("previous"), colors=colors,
+                switch={"at": at, "window_ms": round(window_ms, 3), "instances": instances,
+                        "forced": forced},
+                build=build, history=history[-50:])
+    return base

@@ -1,0 +1,52 @@
+"""What is true right now: per instance what is live, per color what runs, rollback readiness."""
+
+from __future__ import annotations
+
+from bluegreen import checks
+from bluegreen.config import COLORS
+from bluegreen.errors import BluegreenError
+from bluegreen.vcl import color_of
+
+
+def observe(ctx, stage, state: dict | None) -> dict:
+    config = ctx.config
+    facts = {"instances": {}, "colors": {}, "varnish_error": None}
+    loaded = {}
+    try:
+        with ctx.fleet(stage) as fleet:
+            for inst, name in fleet.actives().items():
+                facts["instances"][inst] = {"vcl": name, "color": color_of(config.app, stage.name, name)}
+            loaded = {i: {e.get("name") for e in entries} for i, entries in fleet.loaded().items()}
+    except BluegreenError as exc:
+        facts["varnish_error"] = exc.message
+    for color in COLORS:
+        servers = []
+        for server in stage.color_servers(color):
+            version = checks.get(server, config.checks.version_path, config.checks.timeout_s)
+            health = checks.get(server, config.checks.health_path, config.checks.timeout_s)
+            servers.append({"server": str(server), "release": checks.release_of(version),
+                            "healthy": health.ok, "detail": checks.describe(health)})
+        facts["colors"][color] = servers
+    facts["rollback"] = rollback_ready(state, facts, loaded)
+    return facts
+
+
+def rollback_ready(state: dict | None, facts: dict, loaded: dict) -> dict:
+    if not state or not state.get("previous"):
+        return {"ready": False, "why": "no previous color recorded"}
+    prev = state["previous"]
+    info = (state.get("colors") or {}).get(prev, {})
+    history = state.get("history") or []
+    if history and history[-1].get("action") == "rollback":
+        return {"ready": False, "color": prev, "release": info.get("release"),
+                "why": "the last action was a rollback; release again to go forward"}
+    bad = [s["server"] for s in facts["colors"].get(prev, [])
+           if s["release"] != info.get("release") or not s["healthy"]]
+    if bad:
+        return {"ready": False, "color": prev, "release": info.get("release"),
+                "why": f"{', '.join(bad)} not healthy on {info.get('release')}"}
+    unloaded = [i for i, names in loaded.items() if info.get("vcl") not in names]
+    if unloaded or not loaded:
+        return {"ready": False, "color": prev, "release": info.get("release"),
+                "why": f"VCL {info.get('vcl')} not loaded on {', '.join(unloaded) or 'Varnish'}"}
+    return {"ready": True, "color": prev, "release": info.get("release"), "why": "ready"}

@@ -1,0 +1,1 @@
+"""One module per step; each has run(ctx, args) -> Result."""

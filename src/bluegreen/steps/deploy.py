@@ -1,0 +1,76 @@
+"""deploy --stage S --version V: the release onto every passive server; both VCLs on Varnish."""
+
+from bluegreen import checks, deployer, vcl
+from bluegreen.context import Result, Timer
+from bluegreen.errors import DeployError
+from bluegreen.steps._common import guard_plan_holds
+
+
+def run(ctx, args) -> Result:
+    config = ctx.config
+    release = deployer.check_release(args.version)
+    stage = config.stage(args.stage)
+    files = ctx.files(stage)
+    plan = files.read_plan("deploy")
+    color = plan["passive"]
+    rendered = vcl.render_both(config, stage)
+    with ctx.fleet(stage) as fleet:
+        guard_plan_holds(ctx, stage, plan, fleet.actives())
+        for name, source in rendered.values():
+            files.save_vcl(name, source)
+        timer = Timer()
+        for action in fleet.prepare(dict(rendered.values())):
+            ctx.say(f"  {action}")
+        ctx.say(f"vcl {stage.name}: both colors loaded warm on {len(stage.varnish)} instance(s) "
+                f"in {timer.seconds:.2f} s")
+        guard_plan_holds(ctx, stage, plan, fleet.actives())
+    outcomes = _deploy_servers(ctx, config, stage, color, release)
+    plan.update(release=release, vcl={c: n for c, (n, _) in rendered.items()}, verified=None,
+                verify_failed=None, deploy=[{"server": str(o.server), "ok": o.ok, "detail": o.detail}
+                                            for o in outcomes])
+    files.write_plan(plan)
+    _housekeep(ctx, config, stage, plan)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise DeployError(f"deploy {color} {release} failed on {len(failed)} of {len(outcomes)} "
+                          "server(s): " + "; ".join(f"{o.server}: {o.detail}" for o in failed)
+                          + "; nothing live changed")
+    return Result(color, {"stage": stage.name, "color": color, "release": release,
+                          "servers": plan["deploy"], "vcl": plan["vcl"]})
+
+
+def _deploy_servers(ctx, config, stage, color, release):
+    servers = stage.color_servers(color)
+    timer = Timer()
+    skipped, jobs = [], []
+    for server in servers:
+        answer = checks.get(server, config.checks.version_path, config.checks.timeout_s)
+        if checks.release_of(answer) == release:
+            skipped.append(deployer.Outcome(server, True, f"skipped (already on {release})"))
+        else:
+            values = {"host": server.host, "port": str(server.port), "version": release, "color": color}
+            jobs.append((server, deployer.fill(config.deploy.command, values)))
+    total = len(servers)
+    counter = [len(skipped)]
+
+    def progress(outcome):
+        counter[0] += 1
+        state = "done" if outcome.ok else f"FAILED ({outcome.detail})"
+        ctx.say(f"  [{counter[0]}/{total}] {outcome.server} {state} in {outcome.seconds:.1f} s")
+
+    outcomes = deployer.run_all(jobs, config.base_dir, config.deploy.parallel,
+                                config.deploy.timeout_s, progress)
+    ok = sum(1 for o in outcomes if o.ok) + len(skipped)
+    extra = f", {len(skipped)} skipped (already on {release})" if skipped else ""
+    ctx.say(f"deploy {color} {release}: {ok}/{total} servers done in {timer.seconds:.1f} s{extra}")
+    return skipped + outcomes
+
+
+def _housekeep(ctx, config, stage, plan):
+    protect = set(plan["vcl"].values()) | {v for v in plan["expected"].values() if v}
+    previous = plan.get("previous_state") or {}
+    protect |= {c.get("vcl") for c in (previous.get("colors") or {}).values() if c.get("vcl")}
+    with ctx.fleet(stage) as fleet:
+        for line in fleet.housekeep(lambda n: vcl.color_of(config.app, stage.name, n),
+                                    config.vcl.keep, protect):
+            ctx.say(f"  {line}")

@@ -1,0 +1,74 @@
+"""rollback --stage S: the previous color goes live again, after checking it still can."""
+
+from bluegreen import checks
+from bluegreen.context import Result
+from bluegreen.errors import Refused
+from bluegreen.plan import after_switch, instance_colors, varnish_live
+from bluegreen.steps import record
+
+
+def run(ctx, args) -> Result:
+    config = ctx.config
+    stage = config.stage(args.stage)
+    files = ctx.files(stage)
+    store = ctx.store()
+    state = store.load(files, config.app)
+    if not state or not state.get("live"):
+        raise Refused(f"nothing is recorded live for stage {stage.name}: nothing to roll back")
+    live, target = state["live"], state.get("previous")
+    last = (state.get("history") or [{}])[-1]
+    target_info = (state.get("colors") or {}).get(target or "", {})
+    with ctx.fleet(stage) as fleet:
+        actives = fleet.actives()
+        served = varnish_live(stage.name, instance_colors(config.app, stage.name, actives))
+        if last.get("action") == "rollback" and served == live:
+            ctx.say(f"{stage.name}: already rolled back to {live}; nothing to do "
+                    "(release again to go forward)")
+            return _answer(ctx, stage, files, state, already=True)
+        if not target or not target_info.get("vcl"):
+            raise Refused(f"no previous color is recorded for stage {stage.name}: nothing to roll back to")
+        if served == target:
+            ctx.say(f"{stage.name}: Varnish already serves {target}; recording the rollback")
+            window = 0.0
+        else:
+            _check_ready(ctx, config, stage, files, fleet, target, target_info, served, live)
+            window = fleet.switch(target_info["vcl"], actives, stage.name).window_ms
+    state = after_switch(state, config.app, stage.name, to=target, release=None, vcls={},
+                         window_ms=window, instances=len(actives), forced=False, action="rollback",
+                         build=ctx.build(), key=f"rollback-{len(state.get('history') or [])}")
+    files.write_state(state)
+    ctx.say(f"rollback {stage.name}: {target} {target_info.get('release')} is live again; switch "
+            f"window {window:.3f} ms")
+    return _answer(ctx, stage, files, state, already=False)
+
+
+def _check_ready(ctx, config, stage, files, fleet, target, info, served, live):
+    if served != live:
+        raise Refused(f"Varnish serves {served or 'no color'} but the record says {live} is live: "
+                      f"run 'status --stage {stage.name}' to see the drift")
+    release = info.get("release")
+    for server in stage.color_servers(target):
+        answer = checks.get(server, config.checks.version_path, config.checks.timeout_s)
+        seen = checks.release_of(answer)
+        health = checks.get(server, config.checks.health_path, config.checks.timeout_s)
+        if seen != release or not health.ok:
+            raise Refused(f"cannot roll back {stage.name} to {target}: {server} runs "
+                          f"{seen or checks.describe(answer)} (health {checks.describe(health)}), "
+                          f"expected {release} and healthy; release again instead; nothing live changed")
+    source = files.load_vcl(info["vcl"])
+    if fleet.missing(info["vcl"]):
+        if source is None:
+            raise Refused(f"VCL {info['vcl']} for {target} is no longer loaded and its source is "
+                          f"not in {files.dir}: release again instead")
+        fleet.prepare({info["vcl"]: source})
+    sick = {i: b for i, b in fleet.probe_view(info["vcl"], target).items()
+            if any(h != "healthy" for h in b.values())}
+    if sick:
+        raise Refused(f"cannot roll back {stage.name} to {target}: Varnish's probe sees {sick}")
+
+
+def _answer(ctx, stage, files, state, already):
+    record.write_outputs(ctx, stage, files, state)
+    live = state["live"]
+    return Result(live, {"stage": stage.name, "live": live, "already": already,
+                         "release": (state.get("colors") or {}).get(live, {}).get("release")})

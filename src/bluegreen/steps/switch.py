@@ -1,0 +1,56 @@
+"""switch --stage S: the passive color goes live on every Varnish instance at once."""
+
+from bluegreen.context import Result
+from bluegreen.errors import Refused
+from bluegreen.plan import after_switch
+
+
+def run(ctx, args) -> Result:
+    config = ctx.config
+    stage = config.stage(args.stage)
+    files = ctx.files(stage)
+    plan = files.read_plan("switch")
+    target, release = plan["passive"], plan.get("release")
+    forced = bool(getattr(args, "force", False))
+    _check_verified(plan, stage.name, forced)
+    if forced:
+        ctx.say(f"WARNING: --force: switching {stage.name} to {target} {release} without a passed "
+                "verify; this is recorded in the state and the report")
+    name = plan["vcl"][target]
+    with ctx.fleet(stage) as fleet:
+        actives = fleet.actives()
+        if all(v == name for v in actives.values()) and actives != plan["expected"]:
+            ctx.say(f"{stage.name}: {target} is already live on every instance; recording it")
+            window, count = (plan.get("switched") or {}).get("window_ms", 0.0), len(actives)
+        else:
+            result = fleet.switch(name, plan["expected"], stage.name)
+            window, count = result.window_ms, result.instances
+    state = after_switch(plan.get("previous_state"), config.app, stage.name, to=target,
+                         release=release, vcls=plan["vcl"], window_ms=window, instances=count,
+                         forced=forced, action="switch", build=ctx.build(), key=plan["id"])
+    files.write_state(state)
+    plan["switched"] = {"to": target, "vcl": name, "window_ms": window, "instances": count,
+                        "forced": forced, "at": state["switch"]["at"]}
+    files.write_plan(plan)
+    ctx.say(f"switch {stage.name}: {target} {release} is live on {count} instance(s); switch "
+            f"window {window:.3f} ms")
+    return Result(target, {"stage": stage.name, "live": target, "release": release,
+                           "window_ms": window, "instances": count, "forced": forced})
+
+
+def _check_verified(plan: dict, stage: str, forced: bool) -> None:
+    target, release = plan["passive"], plan.get("release")
+    if not release or not plan.get("vcl"):
+        raise Refused(f"nothing was deployed in this plan: run 'deploy --stage {stage} --version V',"
+                      " then 'verify', before 'switch'")
+    if forced:
+        return
+    failed = plan.get("verify_failed")
+    if failed and failed.get("release") == release:
+        raise Refused(f"verify failed for {target} {release} ({', '.join(failed['failed'][:3])}): "
+                      f"fix it and run 'verify --stage {stage}' again; nothing live changed")
+    verified = plan.get("verified") or {}
+    if (verified.get("color"), verified.get("release"), verified.get("vcl")) != \
+            (target, release, plan["vcl"][target]):
+        raise Refused(f"{target} {release} has not passed verify: run 'verify --stage {stage}' "
+                      "before 'switch' (or --force, which is recorded)")

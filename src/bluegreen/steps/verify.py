@@ -1,0 +1,135 @@
+"""verify --stage S: the passive color runs the release, healthy, directly and through Varnish."""
+
+from __future__ import annotations
+
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+from bluegreen import checks, deployer, junit
+from bluegreen.context import Result, Timer
+from bluegreen.errors import CheckFailed, Refused
+from bluegreen.junit import Check
+from bluegreen.steps._common import guard_plan_holds
+from bluegreen.store import now_iso, write_text
+
+
+def run(ctx, args) -> Result:
+    config = ctx.config
+    stage = config.stage(args.stage)
+    files = ctx.files(stage)
+    plan = files.read_plan("verify")
+    color, release = plan["passive"], plan.get("release")
+    if not release:
+        raise Refused(f"nothing was deployed in this plan: run 'deploy --stage {stage.name} "
+                      "--version V' before 'verify'")
+    timer = Timer()
+    results = _servers(ctx, config, stage, color, release)
+    with ctx.fleet(stage) as fleet:
+        guard_plan_holds(ctx, stage, plan, fleet.actives())
+        results += _probes(ctx, config, fleet, plan["vcl"][color], color)
+    if plan["live"] is None:  # Varnish still serves a VCL of its own: it cannot route a preview
+        results += [Check(f"varnish {front} preview {color}", True, "skipped: first release, "
+                          "Varnish serves no VCL of ours yet to route the preview header",
+                          group="preview", skipped=True) for front in stage.front]
+    else:
+        results += [_through_varnish(config, front, color, release) for front in stage.front]
+    if config.checks.smoke:
+        results.append(_smoke(config, stage, color, release))
+    write_text(files.junit_path, junit.render(stage.name, color, release, results, now_iso()))
+    failed = [c for c in results if not c.ok]
+    passed = not failed
+    plan["checks"] = [c.as_dict() for c in results]
+    plan["verified"] = ({"color": color, "release": release, "vcl": plan["vcl"][color],
+                         "at": now_iso()} if passed else None)
+    plan["verify_failed"] = None if passed else {"color": color, "release": release,
+                                                 "failed": [c.name for c in failed]}
+    files.write_plan(plan)
+    ctx.say(f"verify {color} {release}: {len(results) - len(failed)}/{len(results)} checks "
+            f"passed in {timer.seconds:.1f} s")
+    if failed:
+        first = failed[0]
+        raise CheckFailed(f"verify {stage.name} {color} {release}: {len(failed)} of {len(results)} "
+                          f"checks failed; first: {first.name}: {first.detail}; see "
+                          f"{files.junit_path}; nothing live changed")
+    return Result(color, {"stage": stage.name, "color": color, "release": release, "passed": True,
+                          "checks": plan["checks"], "junit": str(files.junit_path)})
+
+
+def _servers(ctx, config, stage, color, release) -> list[Check]:
+    servers = stage.color_servers(color)
+    poll = checks.Poll(config.checks.wait_s)
+    timeout = config.checks.timeout_s
+
+    def one(server):
+        health = poll.until(lambda: _health(server, config.checks.health_path, timeout))
+        version = poll.until(lambda: _version(server, config.checks.version_path, timeout, release))
+        ctx.say(f"  {server}: health {'ok' if health[0] else 'FAILED'}, release "
+                f"{'ok' if version[0] else 'FAILED'}")
+        return [Check(f"{server} health", health[0], health[1], health[2]),
+                Check(f"{server} release", version[0], version[1], version[2])]
+
+    with ThreadPoolExecutor(max_workers=min(16, len(servers))) as pool:
+        return [c for pair in pool.map(one, servers) for c in pair]
+
+
+def _health(server, path, timeout):
+    answer = checks.get(server, path, timeout)
+    return answer.ok, f"GET {path}: expected 2xx, got {checks.describe(answer)}"
+
+
+def _version(server, path, timeout, release):
+    answer = checks.get(server, path, timeout)
+    seen = checks.release_of(answer)
+    return seen == release, (f"GET {path}: expected {release}, got "
+                             f"{seen if seen is not None else checks.describe(answer)}")
+
+
+def _probes(ctx, config, fleet, vcl_name, color) -> list[Check]:
+    poll = checks.Poll(config.checks.wait_s)
+    view = {}
+
+    def attempt():
+        view.update(fleet.probe_view(vcl_name, color))
+        sick = {i: {b: h for b, h in backends.items() if h != "healthy"} for i, backends in view.items()}
+        sick = {i: b for i, b in sick.items() if b or not view[i]}
+        return not sick, "; ".join(f"{i}: {b or 'no backends'}" for i, b in sick.items())
+
+    passed, seen, took = poll.until(attempt)
+    out = []
+    for inst, backends in view.items():
+        bad = {b: h for b, h in backends.items() if h != "healthy"}
+        detail = (f"probe of {vcl_name} sees {len(backends)} {color} backend(s) healthy" if not bad
+                  else f"probe of {vcl_name}: expected healthy, got {bad}")
+        out.append(Check(f"varnish {inst} probe {color}", not bad and bool(backends), detail, took,
+                         "varnish"))
+    ctx.say(f"  varnish probes of {color}: {'healthy' if passed else 'NOT healthy: ' + seen}")
+    return out
+
+
+def _through_varnish(config, front, color, release) -> Check:
+    timer = Timer()
+    header = config.vcl.preview_header
+    answer = checks.get(front, config.checks.version_path, config.checks.timeout_s, {header: color})
+    seen, served_by = checks.release_of(answer), answer.headers.get(header.lower())
+    ok = seen == release and served_by == color
+    detail = (f"GET {config.checks.version_path} via {front} with {header}: {color}: expected "
+              f"{release} from {color}, got {seen if seen is not None else checks.describe(answer)} "
+              f"from {served_by or 'unknown color'}")
+    return Check(f"varnish {front} preview {color}", ok, detail, timer.seconds, "preview")
+
+
+def _smoke(config, stage, color, release) -> Check:
+    server = stage.color_servers(color)[0]
+    argv = deployer.fill(config.checks.smoke, {"url": server.url, "color": color, "version": release})
+    timer = Timer()
+    try:
+        proc = subprocess.run(argv, cwd=config.base_dir, capture_output=True, stdin=subprocess.DEVNULL,
+                              timeout=config.deploy.timeout_s)
+    except subprocess.TimeoutExpired:
+        return Check("smoke", False, f"{argv[0]} timed out", timer.seconds, "smoke")
+    except OSError as exc:
+        return Check("smoke", False, f"could not run {argv[0]}: {exc.strerror}", timer.seconds, "smoke")
+    output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
+    tail = output.splitlines()[-1] if output else "no output"
+    ok = proc.returncode == 0
+    return Check("smoke", ok, f"{' '.join(argv)}: exit {proc.returncode}: {tail}", timer.seconds, "smoke")

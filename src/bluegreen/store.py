@@ -1,0 +1,130 @@
+"""Files under OUT/S/: the plan of this run, the state artifact, the rendered VCLs.
+
+The recorded state comes from a store: the local one (OUT/S/state.json left by the previous
+run) by default; the Jenkins store reads the artifact of an earlier build instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bluegreen.errors import DependencyError, Refused
+
+SCHEMA = 1
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write atomically: a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def validate_state(data, source: str, app: str, stage: str) -> dict:
+    """Check an artifact is state of this app and stage; raise naming the source if not."""
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise DependencyError(f"{source} is not bluegreen state (schema {found!r}, expected "
+                              f"{SCHEMA}): fix or remove it, then run 'adopt --stage {stage}'")
+    for key in ("live", "previous"):
+        if data.get(key) not in (None, "blue", "green"):
+            raise DependencyError(f"{source}: '{key}' is {data.get(key)!r}, expected blue, green "
+                                  "or null")
+    if not isinstance(data.get("colors", {}), dict) or not isinstance(data.get("history", []), list):
+        raise DependencyError(f"{source}: 'colors' should be an object and 'history' a list")
+    if data.get("app") not in (None, app) or data.get("stage") not in (None, stage):
+        raise DependencyError(f"{source} records app {data.get('app')!r} stage "
+                              f"{data.get('stage')!r}, not {app!r} {stage!r}")
+    return data
+
+
+class StageFiles:
+    """The files of one stage in the output folder."""
+
+    def __init__(self, out: Path, stage: str):
+        self.dir = Path(out) / stage
+        self.stage = stage
+
+    plan_path = property(lambda self: self.dir / "plan.json")
+    state_path = property(lambda self: self.dir / "state.json")
+    junit_path = property(lambda self: self.dir / "junit-verify.xml")
+    report_path = property(lambda self: self.dir / "report.html")
+    summary_path = property(lambda self: self.dir / "summary.txt")
+
+    def vcl_path(self, name: str) -> Path:
+        return self.dir / "vcl" / f"{name}.vcl"
+
+    def read_plan(self, required_by: str) -> dict:
+        try:
+            plan = json.loads(self.plan_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise Refused(f"no plan for stage {self.stage} in {self.dir}: run "
+                          f"'passive --stage {self.stage}' before '{required_by}'") from None
+        except (OSError, ValueError) as exc:
+            raise Refused(f"{self.plan_path} is unreadable ({exc}): run "
+                          f"'passive --stage {self.stage}' again") from None
+        if plan.get("schema") != SCHEMA:
+            raise Refused(f"{self.plan_path} has an unknown schema: run 'passive --stage {self.stage}' again")
+        return plan
+
+    def write_plan(self, plan: dict) -> None:
+        write_json(self.plan_path, plan)
+
+    def read_local_state(self, app: str) -> dict | None:
+        try:
+            text = self.state_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise DependencyError(f"cannot read {self.state_path}: {exc.strerror}") from None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise DependencyError(f"{self.state_path} is not JSON: fix or remove it") from None
+        return validate_state(data, str(self.state_path), app, self.stage)
+
+    def write_state(self, state: dict) -> None:
+        write_json(self.state_path, state)
+
+    def save_vcl(self, name: str, source: str) -> None:
+        if not self.vcl_path(name).exists():
+            write_text(self.vcl_path(name), source)
+
+    def load_vcl(self, name: str) -> str | None:
+        try:
+            return self.vcl_path(name).read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+
+class LocalStore:
+    """The embedded default: the state.json the previous run left in OUT/S/."""
+
+    description = "the local record"
+
+    def load(self, files: StageFiles, app: str) -> dict | None:
+        return files.read_local_state(app)
+
+
+def open_store(environ=os.environ):
+    """The Jenkins store inside a Jenkins build, the local store elsewhere."""
+    if all(environ.get(k) for k in ("JENKINS_URL", "JOB_NAME", "BUILD_NUMBER")):
+        from bluegreen.jenkins import JenkinsStore
+
+        return JenkinsStore.from_environ(environ)
+    return LocalStore()
