@@ -115,6 +115,8 @@ def _through_varnish(config, front, color, release) -> Check:
     detail = (f"GET {config.checks.version_path} via {front} with {header}: {color}: expected "
               f"{release} from {color}, got {seen if seen is not None else checks.describe(answer)} "
               f"from {served_by or 'unknown color'}")
+    if served_by and served_by != color:
+        detail += " (is this host in vcl.preview_from?)"
     return Check(f"varnish {front} preview {color}", ok, detail, timer.seconds, "preview")
 
 
