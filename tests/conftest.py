@@ -85,8 +85,17 @@ class Site:
 
     def ok(self, *argv: str, **kw) -> Run:
         run = self.cli(*argv, **kw)
-        assert run.code == 0, run.text
+        assert run.code == 0, run.text + self.varnish_errors()
         return run
+
+    def varnish_errors(self) -> str:
+        """Varnish's own log of requests that failed, to explain a failed assertion."""
+        logs = []
+        for v in self.varnishes:
+            proc = subprocess.run(["varnishlog", "-d", "-n", str(v.workdir), "-g", "request",
+                                   "-q", "RespStatus >= 500"], capture_output=True, text=True)
+            logs.append(proc.stdout[-4000:])
+        return "\n--- varnishlog of failed requests ---\n" + "\n".join(logs)
 
     def release(self, version: str, **kw) -> None:
         for argv in (["passive"], ["deploy", "--version", version], ["verify"], ["switch"],

@@ -59,15 +59,25 @@ class Fleet:
     def loaded(self) -> dict[str, list[dict]]:
         return {str(a.address): a.vcl_list() for a in self.admins}
 
-    def probe_view(self, vcl: str, color: str) -> dict[str, dict[str, str]]:
-        """{instance: {backend: 'healthy'|'sick'|...}} for the color's servers in that VCL."""
+    def probe_view(self, vcl: str, color: str, ours=None) -> dict[str, dict[str, str]]:
+        """{instance: {backend: 'healthy'|'sick'|...}} for the color's servers.
+
+        Each VCL probes its own backends, so the color is looked at in `vcl` (the one that will
+        go live) and, when `ours(name)` says it is ours, in the active VCL too (it routes the
+        preview header until the switch).
+        """
         view = {}
         for admin in self.admins:
-            backends = admin.backend_list(f"{vcl}.*")
-            view[str(admin.address)] = {
-                name.split(".", 1)[1]: _health(info) for name, info in backends.items()
-                if name.split(".", 1)[-1].startswith(f"{color}_")
-            }
+            names = [vcl]
+            active = admin.active_vcl() if ours else None
+            if active and active != vcl and ours(active):
+                names.append(active)
+            found = {}
+            for name in names:
+                for backend, info in admin.backend_list(f"{name}.*").items():
+                    if backend.split(".", 1)[-1].startswith(f"{color}_"):
+                        found[backend] = _health(info)
+            view[str(admin.address)] = found
         return view
 
     # -- phase 1 --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def run(ctx, args) -> Result:
     results = _servers(ctx, config, stage, color, release)
     with ctx.fleet(stage) as fleet:
         guard_plan_holds(ctx, stage, plan, fleet.actives())
-        results += _probes(ctx, config, fleet, plan["vcl"][color], color)
+        results += _probes(ctx, config, fleet, plan["vcl"][color], color, stage)
     if plan["live"] is None:  # Varnish still serves a VCL of its own: it cannot route a preview
         results += [Check(f"varnish {front} preview {color}", True, "skipped: first release, "
                           "Varnish serves no VCL of ours yet to route the preview header",
@@ -84,12 +84,15 @@ def _version(server, path, timeout, release):
                              f"{seen if seen is not None else checks.describe(answer)}")
 
 
-def _probes(ctx, config, fleet, vcl_name, color) -> list[Check]:
+def _probes(ctx, config, fleet, vcl_name, color, stage) -> list[Check]:
+    from bluegreen.vcl import color_of
+
+    ours = lambda name: color_of(config.app, stage.name, name)  # noqa: E731
     poll = checks.Poll(config.checks.wait_s)
     view = {}
 
     def attempt():
-        view.update(fleet.probe_view(vcl_name, color))
+        view.update(fleet.probe_view(vcl_name, color, ours))
         sick = {i: {b: h for b, h in backends.items() if h != "healthy"} for i, backends in view.items()}
         sick = {i: b for i, b in sick.items() if b or not view[i]}
         return not sick, "; ".join(f"{i}: {b or 'no backends'}" for i, b in sick.items())
@@ -107,17 +110,23 @@ def _probes(ctx, config, fleet, vcl_name, color) -> list[Check]:
 
 
 def _through_varnish(config, front, color, release) -> Check:
-    timer = Timer()
+    """The release through one Varnish instance with the preview header, polled until wait_s:
+    right after a deploy, Varnish may still hold down connects to a restarted server."""
     header = config.vcl.preview_header
-    answer = checks.get(front, config.checks.version_path, config.checks.timeout_s, {header: color})
-    seen, served_by = checks.release_of(answer), answer.headers.get(header.lower())
-    ok = seen == release and served_by == color
-    detail = (f"GET {config.checks.version_path} via {front} with {header}: {color}: expected "
-              f"{release} from {color}, got {seen if seen is not None else checks.describe(answer)} "
-              f"from {served_by or 'unknown color'}")
-    if served_by and served_by != color:
-        detail += " (is this host in vcl.preview_from?)"
-    return Check(f"varnish {front} preview {color}", ok, detail, timer.seconds, "preview")
+    path = config.checks.version_path
+
+    def attempt():
+        answer = checks.get(front, path, config.checks.timeout_s, {header: color})
+        seen, served_by = checks.release_of(answer), answer.headers.get(header.lower())
+        detail = (f"GET {path} via {front} with {header}: {color}: expected {release} from "
+                  f"{color}, got {seen if seen is not None else checks.describe(answer)} from "
+                  f"{served_by or 'unknown color'}")
+        if served_by and served_by != color:
+            detail += " (is this host in vcl.preview_from?)"
+        return seen == release and served_by == color, detail
+
+    ok, detail, took = checks.Poll(config.checks.wait_s).until(attempt)
+    return Check(f"varnish {front} preview {color}", ok, detail, took, "preview")
 
 
 def _smoke(config, stage, color, release) -> Check:
