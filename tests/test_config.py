@@ -1,0 +1,52 @@
+"""Configuration: defaults, resolution of relative paths, environment overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bluegreen import config
+from bluegreen.errors import ConfigError
+
+MINIMAL = """
+app = "shop"
+[deploy]
+command = ["./deploy.sh", "{host}", "{port}", "{version}", "{color}"]
+[stages.prod]
+varnish = ["127.0.0.1:6082", "[::1]:6082"]
+blue = ["10.0.0.1:8080"]
+green = ["10.0.0.2:8080"]
+"""
+
+
+class TestLoad:
+    """A minimal file gets the documented defaults."""
+
+    def test_defaults(self, tmp_path, monkeypatch):
+        monkeypatch.delenv("BLUEGREEN_SECRET_FILE", raising=False)
+        path = tmp_path / "bluegreen.toml"
+        path.write_text(MINIMAL)
+        cfg = config.load(path)
+        assert cfg.secret_file == Path("/etc/varnish/secret")
+        assert cfg.vcl.preview_header == "X-Bluegreen-Color" and cfg.vcl.keep == 3
+        assert cfg.checks.health_path == "/health" and cfg.checks.wait_s == 60
+        assert cfg.deploy.parallel == 8
+        stage = cfg.stage("prod")
+        assert [str(a) for a in stage.varnish] == ["127.0.0.1:6082", "[::1]:6082"]
+        assert stage.front == ()
+
+    def test_secret_file_from_environment_wins(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("BLUEGREEN_SECRET_FILE", "/run/secrets/varnish")
+        path = tmp_path / "bluegreen.toml"
+        path.write_text(MINIMAL + 'secret_file = "x"\n'.replace("x", "relative"))
+        with pytest.raises(ConfigError):  # secret_file after a table is stage data: rejected
+            config.load(path)
+        path.write_text('secret_file = "relative"\n' + MINIMAL)
+        assert config.load(path).secret_file == Path("/run/secrets/varnish")
+
+    def test_front_must_pair_with_varnish(self, tmp_path):
+        path = tmp_path / "bluegreen.toml"
+        path.write_text(MINIMAL + 'front = ["127.0.0.1:6081"]\n')
+        with pytest.raises(ConfigError, match="stages.prod.front: should list one HTTP address"):
+            config.load(path)

@@ -1,0 +1,46 @@
+"""JUnit XML validates against the Jenkins xUnit plugin's junit-10.xsd."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import xmlschema
+
+from bluegreen import junit
+from bluegreen.junit import Check
+
+XSD = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "junit-10.xsd"
+if not XSD.exists():  # CI lays shared/ beside the clone; a checkout elsewhere may carry a copy
+    XSD = Path(__file__).resolve().parent / "schemas" / "junit-10.xsd"
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return xmlschema.XMLSchema(str(XSD))
+
+
+class TestSchema:
+    """Every report we write is valid, whatever the checks held."""
+
+    def test_passed_failed_and_skipped(self, schema):
+        xml = junit.render("prod", "green", "1.5.0", [
+            Check("10.0.0.1:80 health", True, "GET /health: 200", 0.0123),
+            Check("10.0.0.1:80 release", False, "expected 1.5.0, got 1.4.0", 1.5),
+            Check("varnish preview", True, "skipped: first release", group="preview", skipped=True),
+        ], "2026-11-29T10:00:00Z")
+        schema.validate(xml)
+        assert 'failures="1"' in xml and 'skipped="1"' in xml and 'tests="3"' in xml
+
+    def test_hostile_text_is_escaped_and_valid(self, schema):
+        nasty = '<script>alert("x")</script> & \x1b[31m \x00'
+        xml = junit.render("prod", "green", nasty, [Check(nasty, False, nasty)], "now")
+        schema.validate(xml)
+        assert "<script>" not in xml
+
+    def test_verify_writes_a_valid_file(self, site, schema):
+        site.release("1.0.0")
+        path = site.out / "test" / "junit-verify.xml"
+        schema.validate(str(path))
+        text = path.read_text()
+        assert 'classname="test.server"' in text and 'classname="test.varnish"' in text
