@@ -1,5 +1,8 @@
+import gc
 import sys
 
-from bluegreen.cli import main
+gc.disable()  # a short-lived command: no cyclic collection passes while it imports and runs
+
+from bluegreen.cli import main  # noqa: E402
 
 sys.exit(main())

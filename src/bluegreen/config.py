@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bluegreen.errors import ConfigError
@@ -22,10 +21,37 @@ def other(color: str) -> str:
     return "green" if color == "blue" else "blue"
 
 
-@dataclass(frozen=True)
-class Address:
-    host: str
-    port: int
+class _Record:
+    """A small immutable record; plain classes start faster than dataclasses (fast `switch`)."""
+
+    __slots__ = ()
+
+    def __init__(self, *args, **kwargs):
+        values = dict(zip(self.__slots__, args)) | kwargs
+        for name in self.__slots__:
+            object.__setattr__(self, name, values.get(name, self._defaults().get(name)))
+
+    def _defaults(self) -> dict:
+        return {}
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, n) for n in self.__slots__)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.__slots__)})"
+
+
+class Address(_Record):
+    __slots__ = ("host", "port")
 
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
@@ -35,51 +61,43 @@ class Address:
         return f"http://{self}"
 
 
-@dataclass(frozen=True)
-class VclConfig:
-    template: Path | None = None
-    preview_from: tuple[str, ...] = ("127.0.0.1",)
-    preview_header: str = "X-Bluegreen-Color"
-    keep: int = 3
+class VclConfig(_Record):
+    __slots__ = ("template", "preview_from", "preview_header", "keep")
+
+    def _defaults(self):
+        return {"preview_from": ("127.0.0.1",), "preview_header": "X-Bluegreen-Color", "keep": 3}
 
 
-@dataclass(frozen=True)
-class ChecksConfig:
-    health_path: str = "/health"
-    version_path: str = "/version"
-    timeout_s: float = 5.0
-    wait_s: float = 60.0
-    smoke: tuple[str, ...] = ()
+class ChecksConfig(_Record):
+    __slots__ = ("health_path", "version_path", "timeout_s", "wait_s", "smoke")
+
+    def _defaults(self):
+        return {"health_path": "/health", "version_path": "/version", "timeout_s": 5.0,
+                "wait_s": 60.0, "smoke": ()}
 
 
-@dataclass(frozen=True)
-class DeployConfig:
-    command: tuple[str, ...] = ()
-    parallel: int = 8
-    timeout_s: float = 600.0
+class DeployConfig(_Record):
+    __slots__ = ("command", "parallel", "timeout_s")
+
+    def _defaults(self):
+        return {"command": (), "parallel": 8, "timeout_s": 600.0}
 
 
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    varnish: tuple[Address, ...]
-    front: tuple[Address, ...]
-    servers: dict[str, tuple[Address, ...]] = field(default_factory=dict)
+class Stage(_Record):
+    __slots__ = ("name", "varnish", "front", "servers")
+
+    def __hash__(self):
+        return hash(self.name)
 
     def color_servers(self, color: str) -> tuple[Address, ...]:
         return self.servers[color]
 
 
-@dataclass(frozen=True)
-class Config:
-    app: str
-    secret_file: Path
-    base_dir: Path
-    vcl: VclConfig
-    checks: ChecksConfig
-    deploy: DeployConfig
-    stages: dict[str, Stage]
-    path: Path | None = None
+class Config(_Record):
+    __slots__ = ("app", "secret_file", "base_dir", "vcl", "checks", "deploy", "stages", "path")
+
+    def __hash__(self):
+        return hash((self.app, self.path))
 
     def stage(self, name: str | None) -> Stage:
         if not name:

@@ -5,28 +5,28 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bluegreen.store import StageFiles
 
 
-@dataclass
 class Result:
-    text: str | None
-    data: dict
-    exit_code: int = 0
+    """What a step answers: text for stdout, data for --json, and the exit code."""
+
+    __slots__ = ("text", "data", "exit_code")
+
+    def __init__(self, text: str | None, data: dict, exit_code: int = 0):
+        self.text, self.data, self.exit_code = text, data, exit_code
 
 
-@dataclass
 class Context:
-    config_path: str
-    out: Path
-    json: bool = False
-    environ: dict = field(default_factory=lambda: dict(os.environ))
-    stream: object = None
-    _config: object = None
-    _secret: bytes | None = None
+    def __init__(self, config_path: str, out: Path, json: bool = False, environ: dict | None = None,
+                 stream=None):
+        self.config_path, self.out, self.json = config_path, Path(out), json
+        self.environ = dict(os.environ) if environ is None else environ
+        self.stream = stream
+        self._config = None
+        self._secret: bytes | None = None
 
     @classmethod
     def from_args(cls, args) -> Context:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass
 
 from bluegreen.config import Address
 from bluegreen.errors import BluegreenError, Refused, VarnishError
 from bluegreen.varnish import VarnishAdmin
 
 
-@dataclass
 class SwitchResult:
-    target: str
-    window_ms: float
-    instances: int
+    __slots__ = ("target", "window_ms", "instances")
+
+    def __init__(self, target: str, window_ms: float, instances: int):
+        self.target, self.window_ms, self.instances = target, window_ms, instances
 
 
 class Fleet:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 
 from bluegreen.config import other
 from bluegreen.errors import Drift
@@ -37,7 +37,7 @@ def decide(stage: str, served: str | None, state: dict | None, source: str) -> t
 
 def new_plan(app: str, stage: str, live, passive, actives: dict, state: dict | None) -> dict:
     return {
-        "schema": SCHEMA, "id": uuid.uuid4().hex[:12], "app": app, "stage": stage,
+        "schema": SCHEMA, "id": os.urandom(6).hex(), "app": app, "stage": stage,
         "created": now_iso(), "live": live, "passive": passive, "expected": dict(actives),
         "previous_state": state, "release": None, "vcl": {}, "deploy": None,
         "verified": None, "switched": None,

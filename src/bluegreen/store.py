@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 
 from bluegreen.errors import DependencyError, Refused
@@ -17,7 +17,9 @@ SCHEMA = 1
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    """UTC now as 2026-11-29T10:00:00.123Z (time, not datetime: a faster start)."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
 def write_json(path: Path, data: dict) -> None:
