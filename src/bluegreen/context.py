@@ -62,7 +62,7 @@ class Context:
     def store(self):
         from bluegreen.store import open_store
 
-        return open_store(self.environ)
+        return open_store(self.environ, str(self.out), self.say)
 
     def build(self) -> dict | None:
         number = self.environ.get("BUILD_NUMBER")

@@ -123,10 +123,10 @@ class LocalStore:
         return files.read_local_state(app)
 
 
-def open_store(environ=os.environ):
+def open_store(environ=os.environ, out: str = "bluegreen-out", say=None):
     """The Jenkins store inside a Jenkins build, the local store elsewhere."""
     if all(environ.get(k) for k in ("JENKINS_URL", "JOB_NAME", "BUILD_NUMBER")):
         from bluegreen.jenkins import JenkinsStore
 
-        return JenkinsStore.from_environ(environ)
+        return JenkinsStore.from_environ(environ, str(out), say)
     return LocalStore()

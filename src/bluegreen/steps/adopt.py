@@ -23,6 +23,7 @@ def run(ctx, args) -> Result:
     if served:
         colors.setdefault(served, {})["vcl"] = next(iter(actives.values()))
     state["colors"] = colors
+    state["build"] = ctx.build()
     state["history"] = [*(state.get("history") or []),
                         {"at": now_iso(), "action": "adopt", "from": was, "to": served,
                          "reason": args.reason, "build": (ctx.build() or {}).get("number")}][-50:]
