@@ -1,0 +1,45 @@
+"""Pure decisions: live and passive, drift, the state after a switch."""
+
+from __future__ import annotations
+
+import pytest
+
+from bluegreen.errors import Drift
+from bluegreen.plan import after_switch, decide, instance_colors, varnish_live
+
+
+class TestDecide:
+    """Varnish is the truth; a record that disagrees is drift."""
+
+    def test_first_release_blue_goes_first(self):
+        assert decide("prod", None, None, "the record") == (None, "blue")
+
+    def test_live_green_means_blue_is_passive(self):
+        assert decide("prod", "green", {"live": "green"}, "the record") == ("green", "blue")
+
+    def test_disagreement_is_drift_with_both_sides(self):
+        with pytest.raises(Drift, match="green is live on Varnish but the record says blue"):
+            decide("prod", "green", {"live": "blue"}, "the record")
+
+    def test_instances_serving_different_colors(self):
+        colors = instance_colors("shop", "prod", {"a:1": "shop_prod_blue_0000aaaa",
+                                                  "b:1": "boot"})
+        with pytest.raises(Drift, match="b:1 serves a VCL not made by bluegreen"):
+            varnish_live("prod", colors)
+
+
+class TestAfterSwitch:
+    """The state after a switch, and recording the same switch twice."""
+
+    def test_records_live_previous_and_history_once(self):
+        kw = dict(to="green", release="1.5.0", vcls={"green": "g", "blue": "b"}, window_ms=0.4,
+                  instances=2, forced=False, action="switch", build={"number": 7, "url": None},
+                  key="plan-1")
+        state = after_switch({"live": "blue", "previous": None, "colors": {"blue": {"release": "1.4"}},
+                              "history": []}, "shop", "prod", **kw)
+        assert (state["live"], state["previous"]) == ("green", "blue")
+        assert state["colors"]["green"] == {"vcl": "g", "release": "1.5.0"}
+        assert state["colors"]["blue"] == {"release": "1.4", "vcl": "b"}
+        assert state["switch"]["window_ms"] == 0.4 and state["build"]["number"] == 7
+        again = after_switch(state, "shop", "prod", **kw)
+        assert len(again["history"]) == 1
