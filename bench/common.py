@@ -19,14 +19,14 @@ from bluegreen import local  # noqa: E402
 from bluegreen.cli import main  # noqa: E402
 from bluegreen.fleet import Fleet  # noqa: E402
 
-CONFIG = """app = "bench"
+CONFIG = """app = "{app}"
 secret_file = "{secret}"
 [checks]
 timeout_s = 2
 wait_s = 20
 [deploy]
 command = ["{python}", "{deploy}", "{{host}}", "{{port}}", "{{version}}", "{{color}}"]
-[stages.bench]
+[stages.{stage}]
 varnish = [{varnish}]
 front = [{front}]
 blue = ["127.0.0.1:{blue}"]
@@ -40,7 +40,8 @@ def cli(*argv: str, config: Path, out: Path) -> int:
 
 
 class Bench:
-    def __init__(self, instances: int):
+    def __init__(self, instances: int, app: str = "bench", stage: str = "bench"):
+        self.app, self.stage = app, stage
         self.root = local.shared_tempdir("bluegreen-bench-")
         self.secret = local.write_secret(self.root / "secret")
         self.run_dir = self.root / "apps"
@@ -55,14 +56,14 @@ class Bench:
             self.config = self.root / "bluegreen.toml"
             self.out = self.root / "out"
             self.config.write_text(CONFIG.format(
-                secret=self.secret, python=sys.executable,
+                app=self.app, stage=self.stage, secret=self.secret, python=sys.executable,
                 deploy=ROOT / "examples" / "sampleapp" / "deploy.py",
                 varnish=", ".join(f'"{v.admin}"' for v in self.varnishes),
                 front=", ".join(f'"{v.http}"' for v in self.varnishes),
                 blue=local.free_port(), green=local.free_port()))
             for argv in (["passive"], ["deploy", "--version", "1.0.0"], ["verify"], ["switch"],
                          ["record"], ["passive"], ["deploy", "--version", "1.1.0"], ["verify"]):
-                code = cli(*argv, "--stage", "bench", config=self.config, out=self.out)
+                code = cli(*argv, "--stage", self.stage, config=self.config, out=self.out)
                 if code:
                     raise SystemExit(f"set-up step {argv} failed with exit {code}")
             plan = self.plan()
@@ -81,7 +82,7 @@ class Bench:
     def plan(self) -> dict:
         import json
 
-        return json.loads((self.out / "bench" / "plan.json").read_text())
+        return json.loads((self.out / self.stage / "plan.json").read_text())
 
     def fleet(self) -> Fleet:
         return Fleet(tuple(v.admin for v in self.varnishes), self.secret.read_bytes())
@@ -94,7 +95,7 @@ class Bench:
     def vcl_file(self, color: str) -> Path:
         name = self.blue_vcl if color == "blue" else self.green_vcl
         path = self.root / f"{color}.vcl"
-        shutil.copy(self.out / "bench" / "vcl" / f"{name}.vcl", path)
+        shutil.copy(self.out / self.stage / "vcl" / f"{name}.vcl", path)
         path.chmod(0o644)
         return path
 

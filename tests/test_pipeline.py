@@ -68,7 +68,7 @@ class Builds:
         spec_path.write_text(json.dumps(spec))
         proc = subprocess.run([groovy(), str(ROOT / "tests" / "groovy" / "harness.groovy"),
                                str(spec_path)], capture_output=True, text=True, timeout=600)
-        assert log.exists(), proc.stdout[-3000:] + proc.stderr[:3000]
+        assert log.exists(), proc.stdout[-3000:] + proc.stderr[:3000]  # the exception comes first
         return proc.returncode, json.loads(log.read_text()), Path(str(log) + ".console").read_text()
 
     def served(self, stage: str) -> tuple[str | None, str]:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from bluegreen.store import StageFiles
 
+ADMIN_TIMEOUT_S = 5.0  # connect and each admin command; compiling a VCL gets longer
+
 
 class Result:
     """What a step answers: text for stdout, data for --json, and the exit code."""
@@ -57,7 +59,7 @@ class Context:
     def fleet(self, stage):
         from bluegreen.fleet import Fleet
 
-        return Fleet(stage.varnish, self.secret(), timeout=min(self.config.checks.timeout_s, 10.0))
+        return Fleet(stage.varnish, self.secret(), timeout=ADMIN_TIMEOUT_S)
 
     def store(self):
         from bluegreen.store import open_store

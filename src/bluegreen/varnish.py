@@ -15,6 +15,7 @@ from collections.abc import Callable
 from bluegreen.config import Address
 from bluegreen.errors import VarnishAuthError, VarnishError, VclCompileError
 
+COMPILE_TIMEOUT_S = 120.0  # vcl.inline compiles C: seconds on a loaded machine, not milliseconds
 CLIS_OK = 200
 CLIS_AUTH = 107
 STATUS_TEXT = {100: "syntax error", 101: "unknown command", 102: "unimplemented",
@@ -141,7 +142,7 @@ class VarnishAdmin:
                 chunk = self._sock.recv(max(65536, count - len(self._buf)))
             except TimeoutError:
                 raise VarnishError(f"Varnish admin at {self.address} did not answer within "
-                                   f"{self._timeout:g} s") from None
+                                   f"{self._sock.gettimeout():g} s") from None
             except OSError as exc:
                 raise VarnishError(f"Varnish admin at {self.address}: {_reason(exc)}") from None
             if not chunk:
@@ -162,7 +163,11 @@ class VarnishAdmin:
         return None
 
     def vcl_inline(self, name: str, source: str, state: str = "warm") -> None:
-        reply = self.call(f"vcl.inline {name} {quote(source)} {state}", check=False)
+        self._sock.settimeout(max(self._timeout, COMPILE_TIMEOUT_S))
+        try:
+            reply = self.call(f"vcl.inline {name} {quote(source)} {state}", check=False)
+        finally:
+            self._sock.settimeout(self._timeout)
         if reply.ok:
             return
         if reply.status == 106 and "VCC-compiler" in reply.body:

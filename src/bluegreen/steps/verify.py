@@ -101,8 +101,11 @@ def _probes(ctx, config, fleet, vcl_name, color, stage) -> list[Check]:
     out = []
     for inst, backends in view.items():
         bad = {b: h for b, h in backends.items() if h != "healthy"}
-        detail = (f"probe of {vcl_name} sees {len(backends)} {color} backend(s) healthy" if not bad
-                  else f"probe of {vcl_name}: expected healthy, got {bad}")
+        servers = {b.split(".", 1)[-1] for b in backends}
+        vcls = {b.split(".", 1)[0] for b in backends}
+        detail = (f"Varnish's probes see {len(servers)} {color} server(s) healthy in "
+                  f"{len(vcls)} VCL(s) ({', '.join(sorted(vcls))})" if not bad
+                  else f"Varnish's probes: expected {color} healthy, got {bad}")
         out.append(Check(f"varnish {inst} probe {color}", not bad and bool(backends), detail, took,
                          "varnish"))
     ctx.say(f"  varnish probes of {color}: {'healthy' if passed else 'NOT healthy: ' + seen}")
