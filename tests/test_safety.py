@@ -244,3 +244,38 @@ class TestBadInput:
         run = site.cli("--json", "passive", "--stage", "prod")
         assert run.code == 2
         assert '"exit": 2' in run.out and '"ok": false' in run.out
+
+
+class TestSmokeAndStatus:
+    """The optional smoke command, and status when a system is down."""
+
+    def _smoke(self, site, exit_code):
+        script = site.root / "smoke.py"
+        script.write_text("import sys, urllib.request\n"
+                          "body = urllib.request.urlopen(sys.argv[1] + '/version').read().decode()\n"
+                          f"print('smoke saw', body.strip()); sys.exit({exit_code})\n")
+        site.write_config(checks=f'timeout_s = 2\nwait_s = 8\nsmoke = ["{sys.executable}", '
+                                 f'"{script}", "{{url}}"]\n')
+
+    def test_passing_smoke_is_a_test_case(self, site):
+        self._smoke(site, 0)
+        site.release("1.0.0")
+        junit = (site.out / "test" / "junit-verify.xml").read_text()
+        assert 'name="smoke"' in junit and "smoke saw 1.0.0" in junit
+
+    def test_failing_smoke_fails_verify_and_blocks_switch(self, live_blue):
+        site = live_blue
+        self._smoke(site, 4)
+        site.ok("passive", "--stage", "test")
+        site.ok("deploy", "--stage", "test", "--version", "1.1.0")
+        run = site.cli("verify", "--stage", "test")
+        assert run.code == 1 and "smoke" in run.err and "exit 4: smoke saw 1.1.0" in run.err
+        assert site.cli("switch", "--stage", "test").code == 1
+        assert site.served() == ("blue", "1.0.0")
+
+    def test_status_with_varnish_down_is_exit_3(self, live_blue):
+        site = live_blue
+        site.varnish.stop()
+        run = site.cli("status")
+        assert run.code == 3
+        assert "is not reachable" in run.out

@@ -51,23 +51,11 @@ String switchLive(Map options = [:]) {
 }
 
 String record(Map options = [:]) {
-    Map c = settings(options)
-    try {
-        runStep(c, 'record', false)
-    } finally {
-        archive(c)
-    }
-    return publish(c)
+    return recordAfter(settings(options), 'record')
 }
 
 String rollback(Map options = [:]) {
-    Map c = settings(options)
-    try {
-        runStep(c, 'rollback', false)
-    } finally {
-        archive(c)
-    }
-    return publish(c)
+    return recordAfter(settings(options), 'rollback')
 }
 
 String status(Map options = [:]) {
@@ -125,6 +113,16 @@ private List credentialBindings(Map c) {
             usernameVariable: 'JENKINS_USER', passwordVariable: 'JENKINS_API_TOKEN')
     }
     return creds
+}
+
+// Runs a step that records the stage, archives OUT/** whatever happened, publishes the report.
+private String recordAfter(Map c, String step) {
+    try {
+        runStep(c, step, false)
+    } finally {
+        archive(c)
+    }
+    return publish(c)
 }
 
 private void archive(Map c) {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bluegreen.errors import Refused
 from bluegreen.readiness import observe
 from bluegreen.store import now_iso, write_text
 
@@ -13,7 +14,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def gather(ctx, stage, files, state: dict) -> dict:
     try:
         plan = files.read_plan("record")
-    except Exception:
+    except Refused:  # no plan in this run (a rollback, an adopt): the report shows no checks
         plan = {}
     observed = observe(ctx, stage, state)
     return {"app": ctx.config.app, "stage": stage.name, "state": state, "plan": plan,

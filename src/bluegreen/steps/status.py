@@ -8,14 +8,16 @@ from bluegreen.readiness import observe
 def run(ctx, args) -> Result:
     config = ctx.config
     names = [config.stage(args.stage).name] if args.stage else list(config.stages)
-    stages, lines, trouble = {}, [], False
+    stages, lines, trouble, unreachable = {}, [], False, False
     for name in names:
         stage = config.stages[name]
         info = _one(ctx, config, stage)
         stages[name] = info
         trouble |= bool(info["problems"])
+        unreachable |= info.pop("unreachable")
         lines += _lines(name, info)
-    return Result("\n".join(lines), {"stages": stages, "ok": not trouble}, 1 if trouble else 0)
+    code = 3 if unreachable else 1 if trouble else 0  # 3: a Varnish could not be asked
+    return Result("\n".join(lines), {"stages": stages, "ok": not trouble}, code)
 
 
 def _one(ctx, config, stage) -> dict:
@@ -37,7 +39,8 @@ def _one(ctx, config, stage) -> dict:
     elif served and state is not None and served != {recorded}:
         problems.append(f"drift: Varnish serves {served.pop() or 'no color of ours'}, the record "
                         f"says {recorded or 'nothing'}")
-    return {"recorded_live": recorded, "instances": facts["instances"], "colors": facts["colors"],
+    return {"unreachable": bool(facts["varnish_error"]), "recorded_live": recorded,
+            "instances": facts["instances"], "colors": facts["colors"],
             "rollback": facts["rollback"], "problems": problems}
 
 
