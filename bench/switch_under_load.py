@@ -21,7 +21,8 @@ def wrk(url: str, seconds: int, *extra: str) -> dict:
     requests = int(re.search(r"(\d+) requests in", text).group(1))
     non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", text)) else 0
     errors = m.group(0) if (m := re.search(r"Socket errors: .*", text)) else "Socket errors: none"
-    socket_errors = sum(int(x) for x in re.findall(r"\d+", errors.split(":", 1)[1])) if "none" not in errors else 0
+    counts = re.findall(r"\d+", errors.split(":", 1)[1]) if "none" not in errors else []
+    socket_errors = sum(int(x) for x in counts)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", text)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
     return {"requests": requests, "non2xx": non2xx, "socket_errors": socket_errors,

@@ -13,7 +13,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
 from common import Bench, cli  # noqa: E402
-
 from tests.browser import CSPServer, blocked, render  # noqa: E402
 
 

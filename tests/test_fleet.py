@@ -91,7 +91,7 @@ class TestTwoPhaseSwitch:
         assert f"{fake_addr} answered" in message and said in message
         assert "switched back" in message
         assert site.actives() == [blue, blue, blue], "the stage is never left half switched"
-        assert ("blue", "1.0.0") == site.served()
+        assert site.served() == ("blue", "1.0.0")
 
     def test_instance_stopped_after_connecting_changes_nothing(self, two_loaded):
         site, blue, green = two_loaded

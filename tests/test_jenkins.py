@@ -215,6 +215,7 @@ class TestThroughTheCli:
         run = site.cli("passive", "--stage", "test", out=site.root / "bluegreen-out")
         assert run.code == 1
         assert "blue is live on Varnish but the state archived by build #8 of shop says green" in run.err
-        run = site.ok("adopt", "--stage", "test", "--reason", "hotfix by hand", out=site.root / "bluegreen-out")
+        site.ok("adopt", "--stage", "test", "--reason", "hotfix by hand",
+                out=site.root / "bluegreen-out")
         adopted = json.loads((site.root / "bluegreen-out" / "test" / "state.json").read_text())
         assert adopted["live"] == "blue" and adopted["history"][-1]["reason"] == "hotfix by hand"

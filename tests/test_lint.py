@@ -19,3 +19,14 @@ class TestGroovyLint:
                               timeout=300)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         assert "2 linted files" in proc.stdout.replace("\x1b[1m", "").replace("\x1b[22m", "")
+
+
+class TestRuff:
+    """The Python code passes ruff with the project's rules (pyproject.toml)."""
+
+    def test_no_findings(self):
+        import sys
+
+        proc = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "bench", "docs"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

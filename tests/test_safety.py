@@ -129,9 +129,11 @@ class TestBadInput:
         ('app = "1shop"\n', "app: should start with a letter"),
         ('app = "shop"\n[deploy]\ncommand = "deploy.sh"\n', "deploy.command: should be a list"),
         ('app = "shop"\n[deploy]\ncommand = ["x", "{hots}"]\n', "deploy.command: unknown placeholder {hots}"),
-        ('app = "shop"\n[deploy]\ncommand = ["x"]\n[stages.test]\nvarnish = ["nope"]\nblue = ["a:1"]\ngreen = ["b:1"]\n',
+        ('app = "shop"\n[deploy]\ncommand = ["x"]\n[stages.test]\nvarnish = ["nope"]\n'
+         'blue = ["a:1"]\ngreen = ["b:1"]\n',
          "stages.test.varnish: 'nope' should be 'host:port'"),
-        ('app = "shop"\n[deploy]\ncommand = ["x"]\n[stages.test]\nvarnish = ["a:1"]\nblue = ["a:2"]\ngreen = ["a:2"]\n',
+        ('app = "shop"\n[deploy]\ncommand = ["x"]\n[stages.test]\nvarnish = ["a:1"]\n'
+         'blue = ["a:2"]\ngreen = ["a:2"]\n',
          "stages.test: blue and green share a server"),
         ('app = "shop"\n[checks]\nwait_s = "long"\n', "checks.wait_s: should be a number"),
         ('app = "shop"\ncolour = 1\n', "colour: unknown key"),
@@ -221,7 +223,8 @@ class TestBadInput:
             "import subprocess, sys\n"
             f"if sys.argv[2] == '{failing.port}':\n"
             "    sys.exit('disk full on ' + sys.argv[1])\n"
-            f"sys.exit(subprocess.call([sys.executable, {str(Path(local.SAMPLEAPP) / 'deploy.py')!r}] + sys.argv[1:]))\n")
+            f"deploy = {str(Path(local.SAMPLEAPP) / 'deploy.py')!r}\n"
+            "sys.exit(subprocess.call([sys.executable, deploy] + sys.argv[1:]))\n")
         site.write_config(deploy=f'command = ["{sys.executable}", "{wrapper}", "{{host}}", '
                                  '"{port}", "{version}", "{color}"]\n')
         site.ok("passive", "--stage", "test")

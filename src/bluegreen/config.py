@@ -27,7 +27,9 @@ class _Record:
     __slots__ = ()
 
     def __init__(self, *args, **kwargs):
-        values = dict(zip(self.__slots__, args)) | kwargs
+        if len(args) > len(self.__slots__):
+            raise TypeError(f"{type(self).__name__} takes at most {len(self.__slots__)} values")
+        values = dict(zip(self.__slots__[:len(args)], args, strict=True)) | kwargs
         for name in self.__slots__:
             object.__setattr__(self, name, values.get(name, self._defaults().get(name)))
 

@@ -137,7 +137,8 @@ class Fleet:
             inst = str(admin.address)
             if n in failed:
                 reply = failed[n]
-                notes.append(f"{inst} answered {reply.message if isinstance(reply, Exception) else reply.describe()}")
+                said = reply.message if isinstance(reply, Exception) else reply.describe()
+                notes.append(f"{inst} answered {said}")
                 if isinstance(reply, Exception):  # unknown outcome: put it back on a new connection
                     notes.append(self._put_back(self._make(admin.address), expected[inst], fresh=True))
             else:

@@ -68,13 +68,12 @@ class LocalVarnish:
 
     def start(self, deadline_s: float = 30.0) -> LocalVarnish:
         binary = shutil.which("varnishd") or "/usr/sbin/varnishd"
-        log = open(self.root / f"{self.name}.log", "ab")
-        self.proc = subprocess.Popen(
-            [binary, "-F", "-n", str(self.workdir), "-a", str(self.http), "-T", str(self.admin),
-             "-S", str(self.secret_path), "-b", "none", "-s", "malloc,64m",
-             "-p", "vcl_cooldown=5", "-p", "thread_pool_min=20"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        log.close()
+        with open(self.root / f"{self.name}.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [binary, "-F", "-n", str(self.workdir), "-a", str(self.http), "-T", str(self.admin),
+                 "-S", str(self.secret_path), "-b", "none", "-s", "malloc,64m",
+                 "-p", "vcl_cooldown=5", "-p", "thread_pool_min=20"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         try:
             wait_for(self._ready, deadline_s, f"varnishd {self.name} on {self.admin}", 0.05)
         except TimeoutError as exc:

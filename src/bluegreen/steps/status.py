@@ -53,6 +53,7 @@ def _lines(name: str, info: dict) -> list[str]:
             health = "healthy" if s["healthy"] else s["detail"]
             out.append(f"  {color:<6} {s['server']:<22} {s['release'] or '-':<12} {health}")
     rb = info["rollback"]
-    out.append(f"  rollback: {'ready to ' + rb['color'] + ' ' + str(rb['release']) if rb['ready'] else 'not ready (' + rb['why'] + ')'}")
+    ready = f"ready to {rb['color']} {rb['release']}" if rb["ready"] else f"not ready ({rb['why']})"
+    out.append(f"  rollback: {ready}")
     out += [f"  PROBLEM: {p}" for p in info["problems"]]
     return out
