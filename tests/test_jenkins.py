@@ -116,6 +116,20 @@ class TestWalkBack:
         assert store(build=43).load(files, "shop")["live"] == "green"
 
 
+class TestSettings:
+    """Settings from the environment of a Jenkins build."""
+
+    def test_tls_verified_unless_insecure_is_asked_for(self):
+        env = {"JENKINS_URL": URL, "JOB_NAME": "shop", "BUILD_NUMBER": "3"}
+        assert JenkinsStore.from_environ(env).server._session.verify is not False
+        insecure = JenkinsStore.from_environ(env | {"BLUEGREEN_JENKINS_INSECURE": "1"})
+        assert insecure.server._session.verify is False
+
+    def test_out_relative_to_the_workspace(self):
+        env = {"JENKINS_URL": URL, "JOB_NAME": "shop", "BUILD_NUMBER": "3", "WORKSPACE": "/ws/shop"}
+        assert JenkinsStore.from_environ(env, "/ws/shop/bluegreen-out").out == "bluegreen-out"
+
+
 class TestJobNames:
     """Folder and multibranch job names are quoted the way Jenkins' URLs want them."""
 

@@ -60,6 +60,22 @@ class TestRelease:
         assert site.served() == ("blue", "1.0.0")
         assert len(site.state()["history"]) == 1
 
+    def test_switch_killed_after_vcl_use_converges_on_rerun(self, site):
+        site.release("1.0.0")
+        site.ok("passive", "--stage", "test")
+        site.ok("deploy", "--stage", "test", "--version", "1.1.0")
+        site.ok("verify", "--stage", "test")
+        import json
+
+        green = json.loads((site.out / "test" / "plan.json").read_text())["vcl"]["green"]
+        with site.varnish.connect() as admin:  # the vcl.use went out, then the process died
+            admin.vcl_use(green)
+        run = site.ok("switch", "--stage", "test")
+        assert "already live on every instance; recording it" in run.err
+        state = site.state()
+        assert (state["live"], state["previous"]) == ("green", "blue")
+        assert [h["to"] for h in state["history"]] == ["blue", "green"]
+
     def test_deploy_skips_servers_already_on_the_release(self, site):
         site.ok("passive", "--stage", "test")
         site.ok("deploy", "--stage", "test", "--version", "1.0.0")
