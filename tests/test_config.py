@@ -50,3 +50,14 @@ class TestLoad:
         path.write_text(MINIMAL + 'front = ["127.0.0.1:6081"]\n')
         with pytest.raises(ConfigError, match="stages.prod.front: should list one HTTP address"):
             config.load(path)
+
+
+class TestExample:
+    """The example configuration in examples/ is valid as shipped."""
+
+    def test_example_loads(self):
+        root = Path(__file__).resolve().parents[1]
+        cfg = config.load(root / "examples" / "bluegreen.toml")
+        assert set(cfg.stages) == {"test", "prod"}
+        assert len(cfg.stage("prod").varnish) == 2
+        assert (cfg.base_dir / cfg.deploy.command[0]).resolve().is_file()
