@@ -10,8 +10,10 @@ import threading
 class FakeAdmin:
     """Speaks the CLI protocol without auth; answers vcl.list from `vcls`; misbehaves on `on`."""
 
-    def __init__(self, active: str, loaded: list[str], on: str = "vcl.use", mode: str = "garbage"):
+    def __init__(self, active: str, loaded: list[str], on: str = "vcl.use", mode: str = "garbage",
+                 before_answer=None):
         self.active, self.loaded, self.on, self.mode = active, loaded, on, mode
+        self.before_answer = before_answer or (lambda: None)
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -59,6 +61,7 @@ class FakeAdmin:
     def _handle(self, conn, line: str):
         self.commands.append(line)
         if line.startswith(self.on):
+            self.before_answer()
             if self.mode == "garbage":
                 conn.sendall(b"HELLO, I AM NOT VARNISH\n")
             elif self.mode == "refuse":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
 from bluegreen.config import Address
@@ -92,6 +95,19 @@ class TestTwoPhaseSwitch:
         assert "switched back" in message
         assert site.actives() == [blue, blue, blue], "the stage is never left half switched"
         assert site.served() == ("blue", "1.0.0")
+
+    def test_ctrl_c_during_phase_2_still_reverts_then_interrupts(self, two_loaded):
+        site, blue, green = two_loaded
+        fake = FakeAdmin(active=blue, loaded=[blue, green], mode="garbage",
+                         before_answer=lambda: os.kill(os.getpid(), signal.SIGINT))
+        try:
+            fake_addr = Address("127.0.0.1", fake.port)
+            expected = {str(v.admin): blue for v in site.varnishes} | {str(fake_addr): blue}
+            with self._fleet(site, [fake_addr]) as fleet, pytest.raises(KeyboardInterrupt):
+                fleet.switch(green, expected, "test")
+        finally:
+            fake.close()
+        assert site.actives() == [blue, blue, blue], "the Ctrl-C waited for the revert"
 
     def test_instance_stopped_after_connecting_changes_nothing(self, two_loaded):
         site, blue, green = two_loaded

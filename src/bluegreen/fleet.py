@@ -8,8 +8,11 @@ switched are switched back: the stage is never left half switched.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
+from contextlib import contextmanager
 
 from bluegreen.config import Address
 from bluegreen.errors import BluegreenError, Refused, VarnishError
@@ -113,22 +116,23 @@ class Fleet:
                           "for this stage again to load it")
         line = f"vcl.use {target}\n".encode()
         replies: dict[int, object] = {}
-        start = time.perf_counter()
-        for n, admin in enumerate(self.admins):
-            try:
-                admin.send(line)
-            except VarnishError as exc:
-                replies[n] = exc
-        for n, admin in enumerate(self.admins):
-            if n not in replies:
+        with _signals_deferred():
+            start = time.perf_counter()
+            for n, admin in enumerate(self.admins):
                 try:
-                    replies[n] = admin.recv()
+                    admin.send(line)
                 except VarnishError as exc:
                     replies[n] = exc
-        window_ms = (time.perf_counter() - start) * 1000
-        failed = {n: r for n, r in replies.items() if isinstance(r, Exception) or not r.ok}
-        if failed:
-            self._revert(replies, failed, expected, target, stage)
+            for n, admin in enumerate(self.admins):
+                if n not in replies:
+                    try:
+                        replies[n] = admin.recv()
+                    except VarnishError as exc:
+                        replies[n] = exc
+            window_ms = (time.perf_counter() - start) * 1000
+            failed = {n: r for n, r in replies.items() if isinstance(r, Exception) or not r.ok}
+            if failed:
+                self._revert(replies, failed, expected, target, stage)
         return SwitchResult(target, window_ms, len(self.admins))
 
     def _revert(self, replies, failed, expected, target, stage) -> None:
@@ -181,6 +185,30 @@ class Fleet:
                     admin.vcl_discard(name)
                     gone.append(f"discarded {name} on {admin.address}")
         return gone
+
+
+@contextmanager
+def _signals_deferred():
+    """Hold SIGINT and SIGTERM (Ctrl-C, an aborted Jenkins build) until phase 2 and any revert
+    are done, so a signal can never leave the stage half switched. Then act on them as usual."""
+    caught: list[int] = []
+    try:
+        previous = {s: signal.signal(s, lambda n, _frame: caught.append(n))
+                    for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: Python delivers signals to the main thread only
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if caught:
+            handler = previous[caught[0]]
+            if callable(handler):
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), caught[0])
 
 
 def _health(info: dict) -> str:
