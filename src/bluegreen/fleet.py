@@ -56,7 +56,7 @@ class Fleet:
 
     # -- reading --------------------------------------------------------------------------------
     def actives(self) -> dict[str, str | None]:
-        return {str(a.address): a.active_vcl() for a in self.admins}
+        return {inst: _active(entries) for inst, entries in self.loaded().items()}
 
     def loaded(self) -> dict[str, list[dict]]:
         return {str(a.address): a.vcl_list() for a in self.admins}
@@ -98,19 +98,21 @@ class Fleet:
                     done.append(f"warmed {name} on {admin.address}")
         return done
 
-    def missing(self, name: str) -> list[str]:
-        return [str(a.address) for a in self.admins
-                if name not in {e.get("name") for e in a.vcl_list()}]
+    def missing(self, name: str, listing: dict[str, list[dict]] | None = None) -> list[str]:
+        listing = self.loaded() if listing is None else listing
+        return [inst for inst, entries in listing.items()
+                if name not in {e.get("name") for e in entries}]
 
     # -- phase 2 --------------------------------------------------------------------------------
     def switch(self, target: str, expected: dict[str, str | None], stage: str) -> SwitchResult:
-        actives = self.actives()
+        listing = self.loaded()  # one vcl.list per instance answers both checks below
+        actives = {inst: _active(entries) for inst, entries in listing.items()}
         moved = {i: (expected.get(i), v) for i, v in actives.items() if v != expected.get(i)}
         if moved:
             detail = ", ".join(f"{i} serves {now} (planned from {was})" for i, (was, now) in moved.items())
             raise Refused(f"stage {stage} changed since this run planned: {detail}; another "
                           f"pipeline got there first: run 'passive --stage {stage}' to plan again")
-        lacking = self.missing(target)
+        lacking = self.missing(target, listing)
         if lacking:
             raise Refused(f"VCL {target} is not loaded on {', '.join(lacking)}: run 'deploy' "
                           "for this stage again to load it")
@@ -185,6 +187,10 @@ class Fleet:
                     admin.vcl_discard(name)
                     gone.append(f"discarded {name} on {admin.address}")
         return gone
+
+
+def _active(entries: list[dict]) -> str | None:
+    return next((e.get("name") for e in entries if e.get("status") == "active"), None)
 
 
 @contextmanager
