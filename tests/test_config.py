@@ -61,3 +61,26 @@ class TestExample:
         assert set(cfg.stages) == {"test", "prod"}
         assert len(cfg.stage("prod").varnish) == 2
         assert (cfg.base_dir / cfg.deploy.command[0]).resolve().is_file()
+
+
+class TestCache:
+    """The parsed-TOML cache: keyed by content, validated every time, never stale."""
+
+    def test_second_load_uses_the_cache_and_a_change_is_seen(self, tmp_path):
+        path = tmp_path / "bluegreen.toml"
+        path.write_text(MINIMAL)
+        cache = tmp_path / "out"
+        assert config.load(path, cache).app == "shop"
+        cached = list((cache / ".config-cache").glob("*.json"))
+        assert len(cached) == 1
+        cached[0].write_text(cached[0].read_text().replace('"shop"', '"fromcache"'))
+        assert config.load(path, cache).app == "fromcache", "the TOML was not parsed again"
+        path.write_text(MINIMAL.replace('"shop"', '"changed"'))
+        assert config.load(path, cache).app == "changed"
+
+    def test_invalid_configuration_is_not_cached_and_still_refused(self, tmp_path):
+        path = tmp_path / "bluegreen.toml"
+        path.write_text('app = "1bad"\n')
+        with pytest.raises(ConfigError, match="app: should start with a letter"):
+            config.load(path, tmp_path / "out")
+        assert not (tmp_path / "out" / ".config-cache").exists()

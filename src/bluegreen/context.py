@@ -39,7 +39,7 @@ class Context:
         if self._config is None:
             from bluegreen import config
 
-            self._config = config.load(self.config_path)
+            self._config = config.load(self.config_path, cache_dir=self.out)
         return self._config
 
     def say(self, message: str) -> None:
