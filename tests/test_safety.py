@@ -65,6 +65,19 @@ class TestRefusals:
         assert_unchanged(site, before, run)
         assert site.served() == ("blue", "1.0.0")
 
+    def test_switch_refused_when_the_target_changed_release_since_verify(self, live_blue):
+        site = live_blue
+        site.ok("passive", "--stage", "test")
+        site.ok("deploy", "--stage", "test", "--version", "1.1.0")
+        site.ok("verify", "--stage", "test")
+        site.deploy_by_hand(site.green[0], "1.2.0", "green")  # another deploy, after verify
+        before = site.actives()
+        run = site.cli("switch", "--stage", "test")
+        assert run.code == 1
+        assert f"green {site.green[0]} answers 1.2.0, not 1.1.0 that passed verify" in run.err
+        assert_unchanged(site, before, run)
+        assert site.served() == ("blue", "1.0.0")
+
     def test_forced_switch_is_loud_and_recorded(self, live_blue):
         site = live_blue
         site.ok("passive", "--stage", "test")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import http.client
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bluegreen.config import Address
+from bluegreen.release_probe import parse_release
 
 
 @dataclass
@@ -40,16 +40,7 @@ def get(address: Address, path: str, timeout: float, headers: dict | None = None
 
 def release_of(answer: Answer) -> str | None:
     """The release a version endpoint names: plain text, or JSON {"version": ...}."""
-    if not answer.ok:
-        return None
-    text = answer.body.strip()
-    if text.startswith("{"):
-        try:
-            value = json.loads(text).get("version")
-        except (ValueError, AttributeError):
-            return None
-        return str(value) if value is not None else None
-    return text.splitlines()[0].strip() if text else None
+    return parse_release(answer.status, answer.body)
 
 
 def describe(answer: Answer) -> str:

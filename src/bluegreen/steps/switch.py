@@ -23,6 +23,8 @@ def run(ctx, args) -> Result:
             ctx.say(f"{stage.name}: {target} is already live on every instance; recording it")
             window, count = (plan.get("switched") or {}).get("window_ms", 0.0), len(actives)
         else:
+            if not forced:
+                _check_release_still_there(ctx.config, stage, target, release)
             result = fleet.switch(name, plan["expected"], stage.name)
             window, count = result.window_ms, result.instances
     state = after_switch(plan.get("previous_state"), config.app, stage.name, to=target,
@@ -36,6 +38,19 @@ def run(ctx, args) -> Result:
             f"window {window:.3f} ms")
     return Result(target, {"stage": stage.name, "live": target, "release": release,
                            "window_ms": window, "instances": count, "forced": forced})
+
+
+def _check_release_still_there(config, stage, color: str, release: str) -> None:
+    """Invariant 2 at the last moment: every target server still answers the verified release
+    (another deploy since verify, by another run or by hand, is refused)."""
+    from bluegreen.release_probe import running_release
+
+    for server in stage.color_servers(color):
+        seen, detail = running_release(server, config.checks.version_path, config.checks.timeout_s)
+        if seen != release:
+            raise Refused(f"{color} {server} answers {detail}, not {release} that passed verify: "
+                          f"it changed since; run 'passive', 'deploy' and 'verify' for stage "
+                          f"{stage.name} again; nothing live changed")
 
 
 def _check_verified(plan: dict, stage: str, forced: bool) -> None:
