@@ -8,6 +8,7 @@ prints how many requests failed, and stops everything it started (also on Ctrl-C
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import threading
 import time
@@ -79,9 +80,8 @@ def run(ctx, args) -> Result:
         cfg = root / "bluegreen.toml"
         cfg.write_text(CONFIG.format(secret=secret, command=command, admin=varnish.admin,
                                      http=varnish.http, **ports))
-        inner = Context(config_path=str(cfg), out=ctx.out,
-                        environ={**ctx.environ, "SAMPLEAPP_RUN_DIR": str(run_dir)})
-        _env_for_apps(run_dir)
+        inner = Context(config_path=str(cfg), out=ctx.out, environ=dict(ctx.environ))
+        os.environ["SAMPLEAPP_RUN_DIR"] = str(run_dir)  # the deploy script inherits it
         _step(ctx, "release 1.0.0 (first release: blue goes first)")
         release.run(inner, _args(version="1.0.0"))
         traffic = Traffic(varnish.http)
@@ -116,12 +116,6 @@ def run(ctx, args) -> Result:
         if varnish is not None:
             varnish.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _env_for_apps(run_dir):
-    import os
-
-    os.environ["SAMPLEAPP_RUN_DIR"] = str(run_dir)  # the deploy script inherits it
 
 
 def _args(**kw):
