@@ -87,18 +87,12 @@ class DeployConfig(_Record):
 class Stage(_Record):
     __slots__ = ("name", "varnish", "front", "servers")
 
-    def __hash__(self):
-        return hash(self.name)
-
     def color_servers(self, color: str) -> tuple[Address, ...]:
         return self.servers[color]
 
 
 class Config(_Record):
     __slots__ = ("app", "secret_file", "base_dir", "vcl", "checks", "deploy", "stages", "path")
-
-    def __hash__(self):
-        return hash((self.app, self.path))
 
     def stage(self, name: str | None) -> Stage:
         if not name:
