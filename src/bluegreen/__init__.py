@@ -1,3 +1,3 @@
 """bluegreen: zero-downtime blue-green releases behind Varnish."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

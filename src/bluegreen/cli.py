@@ -12,6 +12,7 @@ import json
 import os
 import sys
 
+from bluegreen import __version__
 from bluegreen.errors import BluegreenError
 
 STEPS = {
@@ -40,6 +41,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--out", default=os.environ.get("BLUEGREEN_OUT", "bluegreen-out"),
                         help="output folder (default bluegreen-out, env BLUEGREEN_OUT)")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    parser.add_argument("--version", action="version", version=f"bluegreen {__version__}",
+                        help="print the version of bluegreen and exit")
     sub = parser.add_subparsers(dest="step", metavar="STEP", required=True)
     for name, text in STEPS.items():
         if only and name != only:
