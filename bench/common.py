@@ -57,7 +57,7 @@ class Bench:
             self.out = self.root / "out"
             self.config.write_text(CONFIG.format(
                 app=self.app, stage=self.stage, secret=self.secret, python=sys.executable,
-                deploy=ROOT / "examples" / "sampleapp" / "deploy.py",
+                deploy=ROOT / "src" / "bluegreen" / "sampleapp" / "deploy.py",
                 varnish=", ".join(f'"{v.admin}"' for v in self.varnishes),
                 front=", ".join(f'"{v.http}"' for v in self.varnishes),
                 blue=local.free_port(), green=local.free_port()))

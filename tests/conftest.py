@@ -16,7 +16,7 @@ from bluegreen.cli import main
 from bluegreen.config import Address
 
 ROOT = Path(__file__).resolve().parents[1]
-DEPLOY = ROOT / "examples" / "sampleapp" / "deploy.py"
+DEPLOY = ROOT / "src" / "bluegreen" / "sampleapp" / "deploy.py"
 
 
 @dataclass

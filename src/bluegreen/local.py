@@ -17,7 +17,7 @@ from bluegreen.config import Address
 from bluegreen.errors import BluegreenError, DependencyError
 from bluegreen.varnish import VarnishAdmin
 
-SAMPLEAPP = Path(__file__).resolve().parents[2] / "examples" / "sampleapp"
+SAMPLEAPP = Path(__file__).resolve().parent / "sampleapp"
 
 
 def free_port() -> int:
@@ -106,7 +106,7 @@ class LocalVarnish:
 
 
 def deploy_command() -> list[str]:
-    return [sys.executable, str(SAMPLEAPP / "deploy.py"), "{host}", "{port}", "{version}", "{color}"]
+    return [sys.executable, "-m", "bluegreen.sampleapp.deploy", "{host}", "{port}", "{version}", "{color}"]
 
 
 def stop_sample_apps(run_dir: Path) -> None:
