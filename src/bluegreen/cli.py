@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import sys
 
 from bluegreen import __version__
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from bluegreen.context import Context
 
     ctx = Context.from_args(args)
+    signal.signal(signal.SIGTERM, _interrupt)  # an aborted build: clean up as for Ctrl-C
     try:
         module = importlib.import_module(f"bluegreen.steps.{args.step}")
         result = module.run(ctx, args)
@@ -90,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     elif result.text is not None:
         print(result.text)
     return result.exit_code
+
+
+def _interrupt(number, frame):
+    raise KeyboardInterrupt
 
 
 def _chosen_step(argv: list[str]) -> str | None:

@@ -47,7 +47,7 @@ class Context:
         print(message, file=self.stream or sys.stderr, flush=True)
 
     def files(self, stage) -> StageFiles:
-        return StageFiles(self.out, stage.name)
+        return StageFiles(self.out, stage.name, self.config.app)
 
     def secret(self) -> bytes:
         if self._secret is None:

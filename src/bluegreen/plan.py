@@ -64,6 +64,9 @@ def after_switch(state: dict | None, app: str, stage: str, *, to: str, release: 
         colors.setdefault(color, {})["vcl"] = name
     if release is not None:
         colors.setdefault(to, {})["release"] = release
+    colors.setdefault(to, {})["readiness"] = "live"
+    if was and was != to:
+        colors.setdefault(was, {})["readiness"] = "hot"
     history.append({"at": at, "action": action, "from": was, "to": to,
                     "release": colors.get(to, {}).get("release"),
                     "build": (build or {}).get("number"), "forced": forced, "key": key})

@@ -2,7 +2,7 @@
 
 from bluegreen import checks, deployer, vcl
 from bluegreen.context import Result, Timer
-from bluegreen.errors import DeployError
+from bluegreen.errors import DeployError, Refused
 from bluegreen.steps._common import guard_plan_holds
 
 
@@ -13,6 +13,7 @@ def run(ctx, args) -> Result:
     files = ctx.files(stage)
     plan = files.read_plan("deploy")
     color = plan["passive"]
+    _refuse_live_release(plan, stage.name, release)
     rendered = vcl.render_both(config, stage)
     with ctx.fleet(stage) as fleet:
         guard_plan_holds(ctx, stage, plan, fleet.actives())
@@ -39,6 +40,16 @@ def run(ctx, args) -> Result:
                           "servers": plan["deploy"], "vcl": plan["vcl"]})
 
 
+def _refuse_live_release(plan, stage: str, release: str) -> None:
+    """A restarted, replayed or rebuilt build must not deploy what is already live as new."""
+    live = plan["live"]
+    recorded = ((plan.get("previous_state") or {}).get("colors") or {}).get(live or "", {})
+    if live and recorded.get("release") == release:
+        raise Refused(f"{release} is already live on {live} in stage {stage}: nothing to release "
+                      "(a restarted or replayed build?); to go back to an earlier release, use "
+                      f"'rollback --stage {stage}'; nothing live changed")
+
+
 def _deploy_servers(ctx, config, stage, color, release):
     servers = stage.color_servers(color)
     timer = Timer()
@@ -59,7 +70,7 @@ def _deploy_servers(ctx, config, stage, color, release):
         ctx.say(f"  [{counter[0]}/{total}] {outcome.server} {state} in {outcome.seconds:.1f} s")
 
     outcomes = deployer.run_all(jobs, config.base_dir, config.deploy.parallel,
-                                config.deploy.timeout_s, progress)
+                                config.deploy.timeout_s, progress, config.deploy.pass_secrets)
     ok = sum(1 for o in outcomes if o.ok) + len(skipped)
     extra = f", {len(skipped)} skipped (already on {release})" if skipped else ""
     ctx.say(f"deploy {color} {release}: {ok}/{total} servers done in {timer.seconds:.1f} s{extra}")

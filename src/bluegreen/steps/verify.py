@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-from bluegreen import checks, deployer, junit
+from bluegreen import checks, commands, junit
 from bluegreen.context import Result, Timer
 from bluegreen.errors import CheckFailed, Refused
 from bluegreen.junit import Check
@@ -134,16 +133,6 @@ def _through_varnish(config, front, color, release) -> Check:
 
 def _smoke(config, stage, color, release) -> Check:
     server = stage.color_servers(color)[0]
-    argv = deployer.fill(config.checks.smoke, {"url": server.url, "color": color, "version": release})
-    timer = Timer()
-    try:
-        proc = subprocess.run(argv, cwd=config.base_dir, capture_output=True, stdin=subprocess.DEVNULL,
-                              timeout=config.deploy.timeout_s)
-    except subprocess.TimeoutExpired:
-        return Check("smoke", False, f"{argv[0]} timed out", timer.seconds, "smoke")
-    except OSError as exc:
-        return Check("smoke", False, f"could not run {argv[0]}: {exc.strerror}", timer.seconds, "smoke")
-    output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
-    tail = output.splitlines()[-1] if output else "no output"
-    ok = proc.returncode == 0
-    return Check("smoke", ok, f"{' '.join(argv)}: exit {proc.returncode}: {tail}", timer.seconds, "smoke")
+    argv = commands.fill(config.checks.smoke, {"url": server.url, "color": color, "version": release})
+    done = commands.run(argv, config.base_dir, config.deploy.timeout_s, config.deploy.pass_secrets)
+    return Check("smoke", done.ok, f"{' '.join(argv)}: {done.describe()}", done.seconds, "smoke")
