@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bluegreen import config, vcl
+from bluegreen import config, names, vcl
 
 
 def _cfg(tmp_path, extra=""):
@@ -14,18 +14,31 @@ def _cfg(tmp_path, extra=""):
 
 
 class TestNames:
-    """Names carry app, stage, color and a content hash."""
+    """Names carry app, stage, color and a content hash, and never read as another app's."""
 
     def test_same_content_same_name(self):
-        assert vcl.vcl_name("shop", "prod", "blue", "x") == vcl.vcl_name("shop", "prod", "blue", "x")
-        assert vcl.vcl_name("shop", "prod", "blue", "x") != vcl.vcl_name("shop", "prod", "blue", "y")
+        assert names.vcl_name("shop", "prod", "blue", "x") == names.vcl_name("shop", "prod", "blue", "x")
+        assert names.vcl_name("shop", "prod", "blue", "x") != names.vcl_name("shop", "prod", "blue", "y")
 
     def test_color_of_knows_only_our_names(self):
-        name = vcl.vcl_name("shop", "prod", "green", "x")
-        assert vcl.color_of("shop", "prod", name) == "green"
-        assert vcl.color_of("shop", "test", name) is None
-        assert vcl.color_of("shop", "prod", "boot") is None
-        assert vcl.color_of("shop", "prod", None) is None
+        name = names.vcl_name("shop", "prod", "green", "x")
+        assert names.color_of("shop", "prod", name) == "green"
+        assert names.color_of("shop", "test", name) is None
+        assert names.color_of("shop", "prod", "boot") is None
+        assert names.color_of("shop", "prod", None) is None
+
+    def test_underscores_in_app_and_stage_do_not_collide(self):
+        mine = names.vcl_name("shop", "eu_prod", "blue", "x")
+        theirs = names.vcl_name("shop_eu", "prod", "blue", "x")
+        assert mine != theirs
+        assert names.color_of("shop_eu", "prod", mine) is None
+        assert names.discardable_color("shop_eu", "prod", mine) is None
+        assert names.discardable_color("shop", "eu_prod", mine) == "blue"
+
+    def test_names_of_bluegreen_0_1_are_read_but_never_discarded(self):
+        legacy = "shop_prod_green_3f9a2c1d"
+        assert names.color_of("shop", "prod", legacy) == "green"
+        assert names.discardable_color("shop", "prod", legacy) is None
 
 
 class TestRender:

@@ -6,8 +6,8 @@ import os
 
 from bluegreen.config import other
 from bluegreen.errors import Drift
+from bluegreen.names import color_of
 from bluegreen.store import SCHEMA, now_iso
-from bluegreen.vcl import color_of
 
 
 def instance_colors(app: str, stage: str, actives: dict[str, str | None]) -> dict[str, str | None]:
@@ -51,7 +51,7 @@ def initial_state(app: str, stage: str) -> dict:
 
 def after_switch(state: dict | None, app: str, stage: str, *, to: str, release: str | None,
                  vcls: dict, window_ms: float, instances: int, forced: bool, action: str,
-                 build: dict | None, key: str) -> dict:
+                 build: dict | None, key: str, reason: str | None = None) -> dict:
     """The state once `to` went live. `key` makes recording the same switch twice a no-op."""
     base = dict(state) if state else initial_state(app, stage)
     history = list(base.get("history") or [])
@@ -69,7 +69,8 @@ def after_switch(state: dict | None, app: str, stage: str, *, to: str, release: 
         colors.setdefault(was, {})["readiness"] = "hot"
     history.append({"at": at, "action": action, "from": was, "to": to,
                     "release": colors.get(to, {}).get("release"),
-                    "build": (build or {}).get("number"), "forced": forced, "key": key})
+                    "build": (build or {}).get("number"), "forced": forced, "key": key,
+                    **({"reason": reason} if reason else {})})
     base.update(live=to, previous=was if was != to else base.get("previous"), colors=colors,
                 switch={"at": at, "window_ms": round(window_ms, 3), "instances": instances,
                         "forced": forced},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bluegreen import checks
 from bluegreen.config import COLORS
 from bluegreen.errors import BluegreenError
-from bluegreen.vcl import color_of
+from bluegreen.names import color_of
 
 
 def observe(ctx, stage, state: dict | None) -> dict:

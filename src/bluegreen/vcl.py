@@ -1,29 +1,14 @@
-"""VCL per color: names (pure, cheap) and rendering (jinja2, imported only when rendering)."""
+"""VCL per color: rendering from the template (jinja2, imported only when rendering)."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 
 from bluegreen.config import COLORS, Config, Stage
 from bluegreen.errors import ConfigError
+from bluegreen.names import vcl_name
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def vcl_name(app: str, stage: str, color: str, source: str) -> str:
-    """Name carrying app, stage, color and a hash of the content: loading it twice is a no-op."""
-    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
-    return f"{app}_{stage}_{color}_{digest}"
-
-
-def color_of(app: str, stage: str, name: str | None) -> str | None:
-    """The color a VCL of ours makes live, or None for a VCL this tool did not make."""
-    if not name:
-        return None
-    m = re.fullmatch(re.escape(f"{app}_{stage}_") + r"(blue|green)_[0-9a-f]{8}", name)
-    return m.group(1) if m else None
 
 
 def render(config: Config, stage: Stage, color: str) -> str:

@@ -1,6 +1,6 @@
 """deploy --stage S --version V: the release onto every passive server; both VCLs on Varnish."""
 
-from bluegreen import checks, deployer, vcl
+from bluegreen import checks, deployer, names, vcl
 from bluegreen.context import Result, Timer
 from bluegreen.errors import DeployError, Refused
 from bluegreen.steps._common import guard_plan_holds
@@ -82,6 +82,6 @@ def _housekeep(ctx, config, stage, plan):
     previous = plan.get("previous_state") or {}
     protect |= {c.get("vcl") for c in (previous.get("colors") or {}).values() if c.get("vcl")}
     with ctx.fleet(stage) as fleet:
-        for line in fleet.housekeep(lambda n: vcl.color_of(config.app, stage.name, n),
+        for line in fleet.housekeep(lambda n: names.discardable_color(config.app, stage.name, n),
                                     config.vcl.keep, protect):
             ctx.say(f"  {line}")

@@ -8,8 +8,12 @@ from bluegreen.steps import record
 
 
 def run(ctx, args) -> Result:
+    return roll_back(ctx, ctx.config.stage(args.stage), reason="manual")
+
+
+def roll_back(ctx, stage, reason: str) -> Result:
+    """The rollback code path, for the rollback step and for watch (reason "watch")."""
     config = ctx.config
-    stage = config.stage(args.stage)
     files = ctx.files(stage)
     store = ctx.store()
     state = store.load(files, config.app)
@@ -35,7 +39,8 @@ def run(ctx, args) -> Result:
             window = fleet.switch(target_info["vcl"], actives, stage.name).window_ms
     state = after_switch(state, config.app, stage.name, to=target, release=None, vcls={},
                          window_ms=window, instances=len(actives), forced=False, action="rollback",
-                         build=ctx.build(), key=f"rollback-{len(state.get('history') or [])}")
+                         build=ctx.build(), key=f"rollback-{len(state.get('history') or [])}",
+                         reason=reason)
     files.write_state(state)
     ctx.say(f"rollback {stage.name}: {target} {target_info.get('release')} is live again; switch "
             f"window {window:.3f} ms")

@@ -1,5 +1,6 @@
 """status [--stage S]: per instance what is live, the record, releases, drift, rollback readiness."""
 
+from bluegreen import __version__
 from bluegreen.context import Result
 from bluegreen.errors import BluegreenError
 from bluegreen.readiness import observe
@@ -17,7 +18,7 @@ def run(ctx, args) -> Result:
         unreachable |= info.pop("unreachable")
         lines += _lines(name, info)
     code = 3 if unreachable else 1 if trouble else 0  # 3: a Varnish could not be asked
-    return Result("\n".join(lines), {"stages": stages, "ok": not trouble}, code)
+    return Result("\n".join(lines), {"version": __version__, "stages": stages, "ok": not trouble}, code)
 
 
 def _one(ctx, config, stage) -> dict:

@@ -84,7 +84,7 @@ def _version(server, path, timeout, release):
 
 
 def _probes(ctx, config, fleet, vcl_name, color, stage) -> list[Check]:
-    from bluegreen.vcl import color_of
+    from bluegreen.names import color_of
 
     ours = lambda name: color_of(config.app, stage.name, name)  # noqa: E731
     poll = checks.Poll(config.checks.wait_s)
