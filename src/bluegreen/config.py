@@ -103,7 +103,7 @@ class DeployConfig(Record):
 class Stage(Record):
     """One stage: its Varnish admin addresses (with the secret file of each), fronts, servers."""
 
-    __slots__ = ("name", "varnish", "front", "servers", "label", "secret_files")
+    __slots__ = ("name", "varnish", "front", "servers", "label", "secret_files", "preview")
 
     def color_servers(self, color: str) -> tuple[Address, ...]:
         return self.servers[color]
@@ -340,10 +340,10 @@ def _stage(name: str, raw, app: str, vcl: VclConfig, base_dir: Path, secret: Pat
                           "letters, digits, '-' and '_' (at most 40)")
     if not isinstance(raw, dict):
         raise ConfigError(f"{key}: should be a table")
-    read.only(raw, key, {"varnish", "front", "blue", "green", "secret_files"})
+    read.only(raw, key, {"varnish", "front", "blue", "green", "secret_files", "preview"})
     lists = {}
-    for part in ("varnish", "front", "blue", "green"):
-        required = part != "front"
+    for part in ("varnish", "front", "blue", "green", "preview"):
+        required = part not in ("front", "preview")
         values = read.str_list(raw, part, None if required else [], f"{key}.{part}")
         if required and not values:
             raise ConfigError(f"{key}.{part}: should list at least one 'host:port'")
@@ -355,6 +355,12 @@ def _stage(name: str, raw, app: str, vcl: VclConfig, base_dir: Path, secret: Pat
     if lists["front"] and len(lists["front"]) != len(lists["varnish"]):
         raise ConfigError(f"{key}.front: should list one HTTP address per varnish instance "
                           f"({len(lists['varnish'])}), in the same order")
+    if lists["preview"] and len(lists["preview"]) != len(lists["varnish"]):
+        raise ConfigError(f"{key}.preview: should list one preview listener address per varnish "
+                          f"instance ({len(lists['varnish'])}), in the same order")
+    if vcl.preview_listener and not lists["preview"]:
+        raise ConfigError(f"{key}.preview: is required with vcl.preview_listener: the address of "
+                          f"the '{vcl.preview_listener}' listener (-a) of every varnish instance")
     secrets = read.str_list(raw, "secret_files", [], f"{key}.secret_files")
     if secrets and len(secrets) != len(lists["varnish"]):
         raise ConfigError(f"{key}.secret_files: should list one -S file per varnish instance "
@@ -365,7 +371,8 @@ def _stage(name: str, raw, app: str, vcl: VclConfig, base_dir: Path, secret: Pat
         raise ConfigError(f"vcl.label: '{label}' (for stage {name}) is not a VCL label name: start "
                           "with a letter, then letters, digits, '-' and '_'")
     return Stage(name, lists["varnish"], lists["front"],
-                 {"blue": lists["blue"], "green": lists["green"]}, label, secret_files)
+                 {"blue": lists["blue"], "green": lists["green"]}, label, secret_files,
+                 lists["preview"])
 
 
 def _labels_distinct(stages: dict) -> None:
