@@ -27,6 +27,7 @@ STEPS = {
     "release": "passive, deploy, verify, switch and record in one go",
     "adopt": "record what Varnish serves as the truth (after drift), with a reason",
     "reconcile": "put the recorded live color back on every instance (after a restart)",
+    "watch": "after the switch: judge the live color's error rate; roll back at once if it fails",
     "demo": "a full release on this machine: local Varnish, two colors, traffic, rollback",
 }
 

@@ -11,7 +11,8 @@
         │   └── VarnishAuthError        2  the secret was rejected (a configuration fault)
         ├── VclCompileError             2  Varnish refused our rendered VCL (template fault)
         ├── DeployError                 3  the deploy command failed on a server
-        └── JenkinsError                3  the Jenkins REST API failed or returned garbage
+        ├── JenkinsError                3  the Jenkins REST API failed or returned garbage
+        └── MetricsError                3  watch could not read its source (Prometheus, varnishncsa)
 
 Foreign exceptions (OSError, socket.timeout, requests errors) are translated into this tree at
 the module that talks to the outside system; nothing above that boundary catches them.
@@ -67,4 +68,8 @@ class DeployError(DependencyError):
 
 
 class JenkinsError(DependencyError):
+    pass
+
+
+class MetricsError(DependencyError):
     pass

@@ -1,0 +1,187 @@
+"""watch: a real Varnish, real sample apps, real Prometheus, traffic through Varnish meanwhile."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import xmlschema
+
+from bluegreen import local
+from bluegreen.local_watch import LocalPrometheus, Traffic
+
+XSD = next((p / "shared" / "schemas" / "junit-10.xsd" for p in Path(__file__).resolve().parents
+            if (p / "shared" / "schemas" / "junit-10.xsd").exists()),
+           Path(__file__).resolve().parent / "schemas" / "junit-10.xsd")
+
+
+@pytest.fixture
+def prometheus(site):
+    prom = LocalPrometheus(site.root, [*site.blue, *site.green]).start()
+    yield prom
+    prom.stop()
+
+
+def configure(site, source: str, prom=None, **keys) -> None:
+    """The site's config with a [watch] table (short intervals)."""
+    settings = {"seconds": 4, "interval_s": 1, "max_error_rate": 0.05, "min_requests": 10,
+                "on_inconclusive": "pass", "source": source, **keys}
+    if source == "prometheus":
+        settings.setdefault("prometheus", prom.url if prom else "http://127.0.0.1:9")
+        settings["seconds"] = max(settings["seconds"], 6)
+        settings["interval_s"] = max(settings["interval_s"], 2)
+        settings.setdefault("baseline_s", 0)
+    lines = [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+    if source == "varnish":
+        lines += ['log_command = ["varnishncsa", "-n", "{name}"]', "[watch.log_names]"]
+        lines += [f'"{v.admin}" = "{v.workdir}"' for v in site.varnishes]
+    site.write_config()
+    site.config.write_text(site.config.read_text() + "\n[watch]\n" + "\n".join(lines) + "\n")
+
+
+def go_live(site, release: str, prom=None) -> None:
+    """1.0 on blue, then `release` live on green; blue is hot."""
+    site.release("1.0")
+    site.release(release)
+    if prom:
+        local.wait_for(lambda: prom.scraped(str(site.green[0])), 30, "prometheus scraping green")
+
+
+def stop_green(site) -> None:
+    pidfile = site.run_dir / f"{site.green[0].host}_{site.green[0].port}.pid"
+    os.kill(int(pidfile.read_text()), signal.SIGTERM)
+    local.wait_for(lambda: site.served("/version")[1] != "2.0", 10, "green to stop answering")
+
+
+def watch(site):
+    return site.cli("--json", "watch", "--stage", "test")
+
+
+def rolled_back_by_watch(site) -> bool:
+    last = site.state()["history"][-1]
+    return last["action"] == "rollback" and last.get("reason") == "watch" and site.state()["live"] == "blue"
+
+
+SOURCES = ["varnish", "prometheus"]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+class TestFailingRelease:
+    """A release failing 20% of pages is rolled back within two intervals, figures recorded."""
+
+    def test_rolled_back_with_figures(self, site, source, request):
+        prom = request.getfixturevalue("prometheus") if source == "prometheus" else None
+        configure(site, source, prom)
+        go_live(site, "2.0-fail20", prom)
+        with Traffic(site.varnish.http, rate=60):
+            run = watch(site)
+        assert run.code == 1, run.text
+        data = json.loads(run.out)
+        failing = data["intervals"][-1]
+        assert failing["verdict"] == "fail" and len(data["intervals"]) <= 2, run.err
+        assert failing["requests"] >= 10 and 0.1 <= failing["share"] <= 0.35, failing
+        assert rolled_back_by_watch(site) and site.served("/version") == ("blue", "1.0")
+        recorded = site.state()["watch"]
+        assert recorded["intervals"][-1] == failing and recorded["rollback"]["done"]
+        assert recorded["rollback"]["key"] == site.state()["history"][-1]["key"]
+        assert f"{failing['requests']} requests, {failing['errors']} errors" in run.err
+        assert "FAIL" in run.err and "rolling back to blue" in run.err
+        xmlschema.XMLSchema(str(XSD)).validate(str(site.out / "test" / "junit-watch.xml"))
+        report = (site.out / "test" / "report.html").read_text()
+        assert "Watch of green 2.0-fail20" in report and ">fail<" in report
+        again = watch(site)  # a rerun converges: the verdict stands, nothing switches
+        assert again.code == 1 and json.loads(again.out)["already"] and site.state()["live"] == "blue"
+
+
+@pytest.mark.parametrize("source", SOURCES)
+class TestHealthyRelease:
+    """A release failing nothing passes and stays live."""
+
+    def test_passes(self, site, source, request):
+        prom = request.getfixturevalue("prometheus") if source == "prometheus" else None
+        configure(site, source, prom)
+        go_live(site, "2.0", prom)
+        with Traffic(site.varnish.http, rate=60):
+            run = watch(site)
+        assert run.code == 0, run.text
+        data = json.loads(run.out)
+        assert data["verdict"] == "pass" and all(i["verdict"] == "pass" for i in data["intervals"])
+        assert site.state()["live"] == "green" and site.state()["history"][-1]["action"] == "switch"
+        assert site.state()["watch"]["verdict"] == "pass"
+        assert run.err.count("%: PASS") == len(data["intervals"])
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("mode", ["pass", "fail", "rollback"])
+class TestNoTraffic:
+    """No traffic at all is inconclusive, and on_inconclusive decides."""
+
+    def test_follows_on_inconclusive(self, site, source, mode, request):
+        prom = request.getfixturevalue("prometheus") if source == "prometheus" else None
+        configure(site, source, prom, on_inconclusive=mode, seconds=2)
+        go_live(site, "2.0", prom)
+        run = watch(site)
+        data = json.loads(run.out)
+        assert data["verdict"] == "inconclusive", run.err
+        assert all(i["verdict"] == "inconclusive" for i in data["intervals"])
+        assert run.code == (0 if mode == "pass" else 1), run.err
+        assert f'on_inconclusive = "{mode}"' in data["why"]
+        if mode == "rollback":
+            assert rolled_back_by_watch(site), site.state()["history"]
+        else:
+            assert site.state()["live"] == "green" and site.served("/version") == ("green", "2.0")
+
+
+class TestColorDown:
+    """A new color that stops answering: Varnish answers 503s itself."""
+
+    def test_varnish_source_sees_the_503s_and_rolls_back(self, site):
+        configure(site, "varnish")
+        go_live(site, "2.0")
+        with Traffic(site.varnish.http, rate=60) as traffic:
+            stop_green(site)
+            run = watch(site)
+        assert run.code == 1, run.text
+        failing = json.loads(run.out)["intervals"][-1]
+        assert failing["verdict"] == "fail" and failing["share"] > 0.9, failing
+        assert rolled_back_by_watch(site) and traffic.count(status=lambda s: s == 503) > 0
+
+    def test_prometheus_source_sees_no_series(self, site, prometheus):
+        """Its scrape of the stopped app fails, the series go stale: inconclusive, with the query
+        shown; only on_inconclusive = "rollback" takes it back, after the whole watch."""
+        configure(site, "prometheus", prometheus, on_inconclusive="rollback")
+        go_live(site, "2.0", prometheus)
+        with Traffic(site.varnish.http, rate=60):
+            stop_green(site)
+            local.wait_for(lambda: not prometheus.scraped(str(site.green[0])), 20, "a failed scrape")
+            run = watch(site)
+        data = json.loads(run.out)
+        assert run.code == 1 and data["verdict"] == "inconclusive", run.err
+        assert "requests_query returned no series" in data["intervals"][-1]["why"]
+        assert 'color="green"' in data["intervals"][-1]["why"]
+        assert rolled_back_by_watch(site)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+class TestNotHot:
+    """After retire the previous color is not hot: watch exits 1 and never switches."""
+
+    def test_exits_1_without_switching(self, site, source, request):
+        prom = request.getfixturevalue("prometheus") if source == "prometheus" else None
+        configure(site, source, prom)
+        go_live(site, "2.0-fail20", prom)
+        state = site.state()
+        state["colors"]["blue"]["readiness"] = "retired"  # what retire records
+        (site.out / "test" / "state.json").write_text(json.dumps(state))
+        before = site.actives()
+        with Traffic(site.varnish.http, rate=60):
+            run = watch(site)
+        assert run.code == 1, run.text
+        assert "cannot roll back to blue: it is retired, not hot" in run.err
+        assert site.actives() == before and site.state()["live"] == "green"
+        assert site.state()["history"][-1]["action"] == "switch"
+        why = json.loads(run.out)["rollback"]["why"]
+        assert site.state()["watch"]["rollback"] == {"done": False, "why": why}
