@@ -37,8 +37,10 @@ class PrometheusSource:
         return f"Prometheus at {self.watch.prometheus}"
 
     def begin(self, color: str, previous: str | None, switch_epoch: float | None) -> float | None:
-        """Check Prometheus answers; the old color's error share over baseline_s before the switch."""
-        self.query("requests_query", "vector(1)", None)  # reachable, and an API that answers
+        """Check Prometheus answers both queries; the old color's error share over baseline_s
+        before the switch (None when unknown)."""
+        for key in ("requests_query", "errors_query"):  # reachable, and both queries accepted
+            self.query(key, fill(getattr(self.watch, key), color, self.stage, 60), None)
         if not previous or switch_epoch is None or self.watch.baseline_s <= 0:
             return None
         figures = self._count(previous, switch_epoch, self.watch.baseline_s)

@@ -20,7 +20,7 @@ def run(ctx, args) -> Result:
     config = ctx.config
     stage = config.stage(args.stage)
     if config.watch is None:
-        ctx.say(f"watch {stage.name}: not configured ([watch] is absent from {config.path}), skipped")
+        ctx.say(f"watch {stage.name}: not configured, skipped ([watch] is absent from {config.path})")
         return Result("not configured, skipped", {"stage": stage.name, "configured": False})
     files = ctx.files(stage)
     state = ctx.store().load(files, config.app)
