@@ -139,3 +139,21 @@ class TestNotHot:
         assert site.state()["history"][-1]["action"] == "switch"
         why = json.loads(run.out)["rollback"]["why"]
         assert site.state()["watch"]["rollback"] == {"done": False, "why": why}
+
+
+class TestBaseline:
+    """Prometheus knows the old color's share before the switch: only worse than it fails."""
+
+    def test_no_worse_than_before_passes(self, site, prometheus):
+        configure(site, "prometheus", prometheus, baseline_s=60)
+        site.release("1.0-fail30")
+        with Traffic(site.varnish.http, rate=60) as traffic:
+            local.wait_for(lambda: traffic.count(status=lambda s: s == 500) >= 30, 30, "blue's errors")
+            local.wait_for(lambda: prometheus.scraped(str(site.blue[0])), 30, "a scrape of blue")
+            site.release("2.0-fail10")
+            local.wait_for(lambda: prometheus.scraped(str(site.green[0])), 30, "a scrape of green")
+            run = watch(site)
+        data = json.loads(run.out)
+        assert 0.2 <= data["baseline"] <= 0.4, data
+        assert run.code == 0 and site.state()["live"] == "green", run.err
+        assert any("not above the old color's" in i["why"] for i in data["intervals"]), run.err
