@@ -154,7 +154,7 @@ def _already_watched(state: dict) -> dict | None:
 def _guard_served(ctx, stage, state) -> None:
     """Watch what Varnish serves; when it is not the recorded live color, say so and stop."""
     with ctx.fleet(stage) as fleet:
-        served = varnish_live(stage.name, instance_colors(ctx.config.app, stage.name, fleet.actives()))
+        served = varnish_live(stage.name, instance_colors(ctx.config.app, stage.name, fleet.lives()))
     if served != state["live"]:
         raise Drift(f"Varnish serves {served or 'no color'} but the record says {state['live']} is "
                     f"live: run 'status --stage {stage.name}' to see the drift; nothing was watched")
