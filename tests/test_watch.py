@@ -46,6 +46,8 @@ class TestFailingRelease:
         xmlschema.XMLSchema(str(XSD)).validate(str(site.out / "test" / "junit-watch.xml"))
         report = (site.out / "test" / "report.html").read_text()
         assert "Watch of green 2.0-fail20" in report and ">fail<" in report
+        summary = (site.out / "test" / "summary.txt").read_text()
+        assert summary.startswith("test: LIVE blue 1.0") and "watch FAIL, rolled back to blue" in summary
         again = watch(site)  # a rerun converges: the verdict stands, nothing switches
         assert again.code == 1 and json.loads(again.out)["already"] and site.state()["live"] == "blue"
 
@@ -65,6 +67,7 @@ class TestHealthyRelease:
         assert data["verdict"] == "pass" and all(i["verdict"] == "pass" for i in data["intervals"])
         assert site.state()["live"] == "green" and site.state()["history"][-1]["action"] == "switch"
         assert site.state()["watch"]["verdict"] == "pass"
+        assert "watch PASS" in (site.out / "test" / "summary.txt").read_text()
         assert run.err.count("%: PASS") == len(data["intervals"])
 
 

@@ -140,15 +140,9 @@ def _new_record(state, settings, source, live, previous) -> dict:
 
 
 def _already_watched(state: dict) -> dict | None:
-    """The finished verdict on the switch that made the record's live color live, if any."""
-    record = state.get("watch")
-    if not isinstance(record, dict) or not record.get("finished") or record.get("exit") == 3:
-        return None
-    last = (state.get("history") or [{}])[-1].get("key")
-    rollback = record.get("rollback") or {}
-    if last is not None and last in (record.get("switch_key"), rollback.get("key")):
-        return record
-    return None
+    """The finished verdict on the switch now recorded live (a source error is watched again)."""
+    record = verdict.current(state)
+    return record if record and record.get("exit") != 3 else None
 
 
 def _guard_served(ctx, stage, state) -> None:
