@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
+import threading
 
 import pytest
 
+from bluegreen import local
 from bluegreen.local_watch import Traffic
 from tests.watching import configure, go_live, prometheus, rolled_back_by_watch, watch
 
@@ -159,3 +164,62 @@ class TestFleet:
         run = watch(three)
         assert run.code == 2 and "watch.log_command: reads the same log for" in run.err
 
+
+
+def queries_answered(prom) -> float:
+    """How many /api/v1/query requests Prometheus has answered (from its own metrics)."""
+    from bluegreen import checks
+
+    body = checks.get(prom.address, "/metrics", 2).body
+    return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+               if line.startswith("prometheus_http_requests_total{") and '"/api/v1/query"' in line)
+
+
+class TestSourceLostMidWatch:
+    """Prometheus going away after the first interval: exit 3, the intervals so far recorded."""
+
+    def test_exit_3_and_partial_record(self, site, prometheus):
+        configure(site, "prometheus", prometheus, seconds=8)
+        go_live(site, "2.0", prometheus)
+        stopper = threading.Thread(target=lambda: (
+            local.wait_for(lambda: queries_answered(prometheus) >= 4, 30, "the first interval's queries"),
+            prometheus.stop()), daemon=True)
+        with Traffic(site.varnish.http, rate=30):
+            stopper.start()
+            run = watch(site)
+            stopper.join(30)
+        assert run.code == 3 and "cannot reach Prometheus" in run.err, run.err
+        recorded = site.state()["watch"]
+        assert recorded["verdict"] == "error" and 1 <= len(recorded["intervals"]) < 4
+        assert site.state()["live"] == "green"
+
+
+class TestKilled:
+    """A watch killed halfway leaves no reader behind, and a rerun watches again and converges."""
+
+    def test_sigterm_then_rerun(self, site):
+        configure(site, "varnish", seconds=30)
+        go_live(site, "2.0")
+        proc = subprocess.Popen([sys.executable, "-m", "bluegreen", "-c", str(site.config), "--out",
+                                 str(site.out), "watch", "--stage", "test"],
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            for text in proc.stderr:
+                if "[1/30]" in text:
+                    break
+            readers = subprocess.run(["pgrep", "-f", f"varnishncsa -n {site.varnish.workdir}"],
+                                     capture_output=True, text=True).stdout.split()
+            assert readers, "varnishncsa should be running during the watch"
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(20) == 130
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.stderr.close()
+        local.wait_for(lambda: not any(os.path.exists(f"/proc/{p}") for p in readers), 10,
+                       "varnishncsa to be gone")
+        assert "watch" not in site.state()
+        configure(site, "varnish", seconds=1)
+        with Traffic(site.varnish.http, rate=30):
+            again = watch(site)
+        assert again.code == 0 and site.state()["watch"]["verdict"] == "pass", again.err
