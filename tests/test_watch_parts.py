@@ -130,3 +130,33 @@ class TestSampleAppFailures:
         monkeypatch.setitem(sys.modules, "prometheus_client", None)  # as if not installed
         answer = metrics.metrics(Request("GET", "/metrics", {}, {}, "blue", "1.0"))
         assert answer.status == 404 and "pip install 'bluegreen[metrics]'" in answer.body
+
+
+class TestReport:
+    """The report shows the watch of the switch now recorded, not an earlier release's."""
+
+    def facts(self, history_key: str) -> dict:
+        record = {"color": "green", "release": "2.0", "previous": "blue", "source": "varnish",
+                  "verdict": "fail", "why": "interval 1 failed", "exit": 1, "finished": "now",
+                  "switch_key": "switch-1", "baseline": None,
+                  "rollback": {"done": True, "to": "blue", "release": "1.0", "at": "t", "key": "rollback-2"},
+                  "settings": {"seconds": 4, "interval_s": 1, "max_error_rate": 0.05, "min_requests": 10},
+                  "intervals": [judge(1, Figures(100, 30), Rules(0.05, 10))]}
+        state = {"live": "blue", "previous": "green", "colors": {}, "watch": record,
+                 "history": [{"key": history_key, "action": "x", "to": "blue"}]}
+        return {"app": "shop", "stage": "test", "state": state, "plan": {}, "generated": "now",
+                "observed": {"instances": {}, "colors": {}, "varnish_error": None,
+                             "rollback": {"ready": False, "why": "x"}}}
+
+    def test_current_watch_shown(self):
+        from bluegreen import report
+
+        html = report.render_html(self.facts("rollback-2"))
+        assert "Watch of green 2.0" in html and "30.00%" in html and "rolled back to blue 1.0" in html
+        assert "watch FAIL, rolled back to blue" in report.summary(self.facts("rollback-2"))
+
+    def test_earlier_watch_hidden(self):
+        from bluegreen import report
+
+        assert "Watch of" not in report.render_html(self.facts("switch-7"))
+        assert "watch" not in report.summary(self.facts("switch-7"))

@@ -74,6 +74,8 @@ class TestSourceFails:
         assert "nothing was rolled back" in run.err
         assert site.actives() == before and site.state()["live"] == "green"
         assert site.state()["watch"]["verdict"] == "error" and site.state()["watch"]["exit"] == 3
+        data = json.loads(run.out)  # --json: what it found, with the error
+        assert data["ok"] is False and data["exit"] == 3 and "cannot reach" in data["error"]
 
     def test_prometheus_rejects_a_query(self, site, prometheus):
         configure(site, "prometheus", prometheus, errors_query="sum(rate(")
@@ -133,6 +135,7 @@ class TestRollbackRefused:
         recorded = site.state()["watch"]
         assert recorded["verdict"] == "fail" and recorded["rollback"]["done"] is False
         assert "the rollback failed" in recorded["why"] and site.state()["live"] == "green"
+        assert json.loads(run.out)["intervals"][-1]["verdict"] == "fail"
 
 
 class TestFleet:

@@ -49,21 +49,25 @@ def _watch(ctx, stage, files, state, source) -> Result:
     if previous and readiness != "hot":
         ctx.say(f"watch {stage.name}: {previous} is {readiness or 'of unknown readiness'}, not hot: "
                 "a failing verdict will not roll back")
+    error = None
     try:
         _observe(ctx, stage, state, source, rules, record, planned)
     except MetricsError as exc:
-        record.update(verdict="error", why=exc.message, exit=3, finished=now_iso())
-        _save(ctx, stage, files, state, record, rules)
-        raise
-    result = verdict.outcome(record["intervals"], rules)
-    record.update(verdict=result["verdict"], why=result["why"], exit=result["exit"])
-    if result["rollback"]:
-        _roll_back(ctx, stage, files, state, record, rules, previous, readiness)
+        error = exc
+        record.update(verdict="error", why=exc.message, exit=exc.exit_code)
+    else:
+        result = verdict.outcome(record["intervals"], rules)
+        record.update(verdict=result["verdict"], why=result["why"], exit=result["exit"])
+        if result["rollback"]:
+            error = _roll_back(ctx, stage, files, state, record, previous, readiness)
     record["finished"] = now_iso()
     state = _save(ctx, stage, files, state, record, rules)
-    ctx.say(f"watch {stage.name}: {record['verdict'].upper()}: {record['why']}")
-    return Result(record["verdict"], {"stage": stage.name, **record, "live": state.get("live")},
-                  record["exit"])
+    ctx.say(f"bluegreen: {error.message}" if error else
+            f"watch {stage.name}: {record['verdict'].upper()}: {record['why']}")
+    data = {"stage": stage.name, **record, "live": state.get("live")}
+    if error:
+        data.update(ok=False, error=error.message)
+    return Result(record["verdict"], data, record["exit"])
 
 
 def _observe(ctx, stage, state, source, rules, record, planned) -> None:
@@ -85,7 +89,8 @@ def _observe(ctx, stage, state, source, rules, record, planned) -> None:
         source.end()
 
 
-def _roll_back(ctx, stage, files, state, record, rules, previous, readiness) -> None:
+def _roll_back(ctx, stage, files, state, record, previous, readiness) -> BluegreenError | None:
+    """Roll back through the rollback code path; the error when it refused or failed."""
     if not previous or readiness != "hot":
         why = (f"cannot roll back to {previous}: it is {readiness or 'of unknown readiness'}, not "
                f"hot; nothing was switched: roll forward with a fixed release, or run "
@@ -94,7 +99,7 @@ def _roll_back(ctx, stage, files, state, record, rules, previous, readiness) -> 
         record["rollback"] = {"done": False, "why": why}
         record["why"] += f"; {why}"
         ctx.say(f"watch {stage.name}: {why}")
-        return
+        return None
     from bluegreen.steps.rollback import roll_back
 
     ctx.say(f"watch {stage.name}: {record['why']}: rolling back to {previous}")
@@ -103,13 +108,13 @@ def _roll_back(ctx, stage, files, state, record, rules, previous, readiness) -> 
     except BluegreenError as exc:
         record["rollback"] = {"done": False, "to": previous, "why": exc.message}
         record.update(why=record["why"] + f"; the rollback failed: {exc.message}",
-                      finished=now_iso())
-        _save(ctx, stage, files, state, record, rules)
-        raise
+                      exit=max(record["exit"], exc.exit_code))
+        return exc
     rolled = files.read_local_state(ctx.config.app) or {}
     last = (rolled.get("history") or [{}])[-1]
     record["rollback"] = {"done": True, "to": answer.data.get("live"), "release":
                           answer.data.get("release"), "at": last.get("at"), "key": last.get("key")}
+    return None
 
 
 def _save(ctx, stage, files, state, record, rules) -> dict:
