@@ -21,7 +21,8 @@ FAKE_NCSA = '''
 import sys, time
 lines, problem, code = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 for n in range(lines):
-    print("500:green" if n % 2 else "200:green", flush=True)
+    print("500:green:shop/test" if n % 2 else "200:green:shop/test", flush=True)
+    print("500:green:other/test", flush=True)  # another app on the same Varnish: not counted
 if problem != "-":
     time.sleep(0.2)
     print(problem, file=sys.stderr, flush=True)

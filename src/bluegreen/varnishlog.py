@@ -1,9 +1,11 @@
 """Source 2 of `watch`: Varnish's own log, read with varnishncsa on every instance of the stage.
 
-Each response the VCL delivers carries `std.log("bluegreen-color: <color>")`, so varnishncsa
-with FORMAT prints `<status>:<color>` per response, Varnish's own 503s included (the app never
-sees those). One varnishncsa per instance runs for the whole watch, in its own process group,
-read line by line; each interval takes the counts so far and starts again. An interval in which
+Each response the VCL delivers carries `std.log("bluegreen-color: <color>")` and
+`std.log("bluegreen-site: <app>/<stage>")`, so varnishncsa with FORMAT prints
+`<status>:<color>:<app>/<stage>` per response, Varnish's own 503s included (the app never sees
+those); responses of other apps or stages sharing the Varnish (label mode) are not counted.
+One varnishncsa per instance runs for the whole watch, in its own process group, read line by
+line; each interval takes the counts so far and starts again. An interval in which
 a reader wrote to stderr (a log overrun) or died is not whole: its figures are inconclusive.
 """
 
@@ -15,7 +17,8 @@ from bluegreen import commands
 from bluegreen.errors import ConfigError, MetricsError
 from bluegreen.verdict import Figures
 
-FORMAT = "%s:%{VCL_Log:bluegreen-color}x"  # no space, quote or pipe: safe through ssh's shell
+# no space, quote or pipe: safe through ssh's shell
+FORMAT = "%s:%{VCL_Log:bluegreen-color}x:%{VCL_Log:bluegreen-site}x"
 
 
 def log_argv(template: tuple[str, ...], instance, names: dict[str, str]) -> list[str]:
@@ -49,8 +52,8 @@ def stage_argvs(watch, stage) -> dict[str, list[str]]:
 class Reader:
     """One varnishncsa: counts per color of responses and 5xx since the last take()."""
 
-    def __init__(self, instance: str, argv: list[str], start=commands.Running):
-        self.instance, self.argv, self._start = instance, argv, start
+    def __init__(self, instance: str, argv: list[str], site: str, start=commands.Running):
+        self.instance, self.argv, self.site, self._start = instance, argv, site, start
         self._lock = threading.Lock()
         self.lines = 0
         self._counts: dict[str, list[int]] = {}
@@ -73,8 +76,9 @@ class Reader:
             handle(text.strip())
 
     def _count(self, text: str) -> None:
-        status, _, color = text.partition(":")
-        if not status.isdigit():
+        status, _, rest = text.partition(":")
+        color, _, site = rest.partition(":")
+        if not status.isdigit() or site.strip() != self.site:
             return
         with self._lock:
             self.lines += 1
@@ -114,8 +118,9 @@ class VarnishLogSource:
 
     name = "varnish"
 
-    def __init__(self, watch, stage, start=commands.Running):
+    def __init__(self, watch, stage, app: str, start=commands.Running):
         self.argvs = stage_argvs(watch, stage)
+        self.site = f"{app}/{stage.name}"
         self._start = start
         self.readers: list[Reader] = []
 
@@ -124,7 +129,7 @@ class VarnishLogSource:
 
     def begin(self, color: str, previous: str | None, switch_epoch: float | None) -> float | None:
         """Start reading; the old color's share before the switch is not known from here."""
-        self.readers = [Reader(inst, argv, self._start) for inst, argv in self.argvs.items()]
+        self.readers = [Reader(inst, argv, self.site, self._start) for inst, argv in self.argvs.items()]
         return None
 
     def figures(self, color: str, end_epoch: float, interval_s: float) -> Figures:

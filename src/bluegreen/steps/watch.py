@@ -33,7 +33,7 @@ def run(ctx, args) -> Result:
                 f"({done['why']}); nothing to do")
         return Result(done["verdict"], {"stage": stage.name, **done, "already": True}, done["exit"])
     _guard_served(ctx, stage, state)
-    return _watch(ctx, stage, files, state, _source(config.watch, stage))
+    return _watch(ctx, stage, files, state, _source(config.watch, stage, config.app))
 
 
 def _watch(ctx, stage, files, state, source) -> Result:
@@ -159,14 +159,14 @@ def _guard_served(ctx, stage, state) -> None:
                     f"live: run 'status --stage {stage.name}' to see the drift; nothing was watched")
 
 
-def _source(settings, stage):
+def _source(settings, stage, app: str):
     if settings.source == "prometheus":
         from bluegreen.prometheus import PrometheusSource
 
         return PrometheusSource(settings, stage.name)
     from bluegreen.varnishlog import VarnishLogSource
 
-    return VarnishLogSource(settings, stage)
+    return VarnishLogSource(settings, stage, app)
 
 
 def _sleep_until(deadline: float) -> None:
