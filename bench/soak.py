@@ -41,7 +41,7 @@ def soak(bench: Bench, switches: int, rollbacks: int) -> list[float]:
             current = dict.fromkeys(current, target)
     bench.use_everywhere(bench.green_vcl)
     args = ["--stage", bench.stage]
-    for n in range(rollbacks):  # green live and recorded, blue the previous color: roll back
+    for _ in range(rollbacks):  # green live and recorded, blue the previous color: roll back
         assert cli("adopt", *args, "--reason", "soak", config=bench.config, out=bench.out) == 0
         assert cli("rollback", *args, config=bench.config, out=bench.out) == 0
         bench.use_everywhere(bench.green_vcl)
@@ -81,7 +81,8 @@ def main() -> None:
     print(table([
         ("what", "bluegreen", "target"),
         ("failed requests", f"{non2xx + errors} of {requests}", "0"),
-        ("switch window p50 / p99 / max", f"{q[49]:.3f} / {q[98]:.3f} / {max(windows):.3f} ms", "<= 1 ms p50"),
+        ("switch window p50 / p99 / max", f"{q[49]:.3f} / {q[98]:.3f} / {max(windows):.3f} ms",
+         "<= 1 ms p50"),
         ("varnish child RSS before / after", f"{rss0 / 1024:.0f} / {rss1 / 1024:.0f} MiB", "flat"),
         ("loaded VCLs before / after", f"{vcls0} / {vcls1}", "within vcl.keep"),
     ]))

@@ -3,7 +3,6 @@ switch. A real varnishd where it can show the case; a fake answering as an older
 
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest
