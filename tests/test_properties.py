@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import re
 import socket
 import threading
 from pathlib import Path
@@ -445,6 +446,14 @@ def reply(status, body: bytes, length=None, end=b"\n") -> bytes:
     return f"{status} {length}".encode()[:12].ljust(12) + b"\n" + body + end
 
 
+AUTH_OK = reply(200, b"-----------------------------\nVarnish Cache CLI 1.0\n"
+                     b"-----------------------------\nLinux,6.1.0,x86_64,-jnone,-smalloc\n"
+                     b"varnish-7.1.1 revision 7cee1c581bead20e88d101ab3d72afb29f14d87a\n\n"
+                     b"Type 'help' for command list.\n")
+OPENED = reply(107, b"a" * 32 + b"\n\nAuthentication required.\n") + AUTH_OK
+VERSIONS = st.sampled_from([b"varnish-7.1.1 revision x", b"varnish-6.0.1 revision x", b"varnish-6.0.2",
+                            b"varnish-plus-6.0.10r1", b"varnish-99999999999999999999.0.0", b"varnish-",
+                            b"varnish-\xd9\xa1.2.3", b"varnish-1.2"])
 ASCII_CHALLENGE = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=0, max_size=40)
 VCL_ENTRY = st.fixed_dictionaries({}, optional={
     "name": TEXT | JSON_VALUES, "status": st.sampled_from(["active", "available", "discarded", 1, None]),
@@ -456,9 +465,10 @@ BACKENDS = st.dictionaries(TEXT, st.fixed_dictionaries({}, optional={
     max_size=3).map(lambda d: json.dumps([2, ["backend.list"], 1.0, d]).encode())
 BODIES = (VCL_LIST | BACKENDS | st.binary(max_size=80) | JSON_VALUES.map(lambda v: json.dumps(v).encode())
           | st.sampled_from([b"", b"[]", b"{}", b"[{}]", b"\xff\xfe", b"Child in state running"]))
-# Known bugs (KNOWN_BUGS): a challenge that is not ASCII, and a vcl.list / backend.list answer
-# that is JSON but not a list (a number, null, true). known_admin_bug() leaves both out.
-WELL_FORMED = st.builds(reply, st.sampled_from([200, 200, 200, 200, 101, 107, 300, 500]), BODIES)
+# Known bugs (KNOWN_BUGS): an answer that is JSON nested too deep, and a version in the auth
+# reply with more than 4300 digits. known_admin_bug() leaves both out.
+WELL_FORMED = st.builds(reply, st.sampled_from([200, 200, 200, 200, 101, 106, 107, 201, 300, 500]),
+                        BODIES | VERSIONS)
 BROKEN = st.one_of(
     st.builds(reply, st.sampled_from([200, 107, 999, 0, -1]), BODIES,
               st.sampled_from([0, 1, 7, 99999999, -5, "abc", "", "1_0", " 12"]),
@@ -468,46 +478,43 @@ REPLY = st.one_of(WELL_FORMED, WELL_FORMED, WELL_FORMED, BROKEN)
 BANNER = st.one_of(
     st.just(reply(200, b"-----------------------------\nVarnish Cache CLI 1.0")),
     st.builds(reply, st.just(107), ASCII_CHALLENGE.map(str.encode)),
+    st.builds(reply, st.just(107), st.binary(min_size=32, max_size=40)),
     st.builds(reply, st.sampled_from([200, 300, 101]), st.binary(max_size=40)),
     st.binary(max_size=30))
-CONVERSATIONS = st.tuples(BANNER, st.lists(REPLY, max_size=5)).map(lambda t: t[0] + b"".join(t[1]))
+AUTH = st.one_of(st.just(AUTH_OK), st.just(AUTH_OK), WELL_FORMED, BROKEN)
+CONVERSATIONS = st.tuples(st.one_of(BANNER, st.builds(reply, st.just(107), ASCII_CHALLENGE.map(str.encode))),
+                          AUTH, st.lists(REPLY, max_size=5)).map(lambda t: t[0] + t[1] + b"".join(t[2]))
 
 
 def known_admin_bug(payload: bytes) -> bool:
-    """Whether the reader, reading `payload` as converse() does, would meet a known bug: a 107
-    banner whose challenge is not ASCII, or a JSON answer (vcl.list, backend.list) that is a
-    scalar or nested too deep. Mirrors VarnishAdmin's framing, so that general properties can
-    leave these cases to KNOWN_BUGS."""
-    buf, replies = payload, []
-    while len(replies) < 6:
-        if len(buf) < 13:
-            break
+    """Whether `payload` holds a reply that meets a known bug of the reader: a body that is JSON
+    nested too deep, or a version of more than 4300 digits. Framed as VarnishAdmin frames replies,
+    and checked on every reply (a little more than the reader would reach), so that the general
+    properties leave exactly these cases to KNOWN_BUGS."""
+    buf = payload
+    while len(buf) >= 13:
         header, buf = buf[:13], buf[13:]
         try:
-            status, length = int(header[:3]), int(header[4:12])
+            length = int(header[4:12])
         except ValueError:
-            break
-        if len(buf) < length + 1:
-            break
-        body, buf = buf[:length + 1][:-1], buf[length + 1:]
-        replies.append((status, body.decode("utf-8", "replace")))
-    if not replies:
-        return False
-    if replies[0][0] == 107:
-        if not replies[0][1][:32].isascii():
+            return False
+        if length < 0 or len(buf) < length + 1:
+            return False
+        body, buf = buf[:length], buf[length + 1:]
+        text = body.decode("utf-8", "replace")
+        if _too_deep(text) or re.search(r"varnish-(?:plus-)?\d{4300}", text):
             return True
-        replies = replies[1:]  # the auth reply
-    answers = replies[2:5]  # after the banner and ping: vcl.list, backend.list, vcl.list
-    return any(status == 200 and _json_scalar(body.encode()) for status, body in answers)
+    return False
 
 
-def _json_scalar(body: bytes) -> bool:
+def _too_deep(text: str) -> bool:
     try:
-        return not isinstance(json.loads(body), list | dict | str)
+        json.loads(text)
     except RecursionError:
         return True
     except ValueError:
         return False
+    return False
 
 
 def converse(payload: bytes, timeout: float = 2.0) -> list:
@@ -531,20 +538,34 @@ def converse(payload: bytes, timeout: float = 2.0) -> list:
 class TestAdminProtocol:
     """Any bytes from an admin port: the reader answers, or raises a VarnishError (exit 3 or 2)."""
 
-    def test_the_known_bug_filter_is_exact(self):
-        assert known_admin_bug(reply(107, "é".encode() * 16))
-        assert not known_admin_bug(reply(107, b"a" * 32))
-        assert known_admin_bug(reply(200, b"hi") + reply(200, b"PONG") + reply(200, b"null"))
-        assert not known_admin_bug(reply(200, b"hi") + reply(200, b"PONG") + reply(200, b"[]"))
-        assert not known_admin_bug(reply(200, b"hi") + reply(200, b"null"))  # ping's answer: not JSON
+    def test_the_known_bug_filter(self):
+        deep = reply(200, b"[" * 100000)
+        assert known_admin_bug(OPENED + reply(200, b"PONG") + deep)
+        assert known_admin_bug(reply(107, b"a" * 32) + reply(200, b"varnish-" + b"9" * 5000 + b".0.0"))
+        assert not known_admin_bug(OPENED + reply(200, b"PONG") + reply(200, b"[[1]]"))
+        assert not known_admin_bug(b"garbage" + deep)  # the reader stops at the garbage
 
     def test_a_well_behaved_port(self):
         body = b'[2, ["vcl.list", "-j"], 1.0, {"name": "v1", "status": "active"}]'
-        payload = (reply(200, b"welcome") + reply(200, b"PONG") + reply(200, body)
-                   + reply(200, b'[2, [], 1.0, {"v1.b": {"probe_message": "healthy"}}]')
+        payload = (OPENED + reply(200, b"PONG") + reply(200, body)
+                   + reply(200, b'[2, [], 1.0, {"v1.b": {"probe_message": [3, 3, "healthy"]}}]')
                    + reply(200, body))
         outcomes = converse(payload)
-        assert outcomes[2] == [{"name": "v1", "status": "active"}] and outcomes[4] == "v1"
+        assert outcomes[2] == [{"name": "v1", "status": "active"}]
+        assert outcomes[3] == {"v1.b": "healthy"} and outcomes[4] == "v1"
+
+    @pytest.mark.parametrize("payload", [
+        reply(107, "é".encode() * 16),  # a challenge that is not ASCII
+        reply(200, b"welcome"),  # no authentication asked: not a varnishd with -S
+        OPENED + reply(200, b"PONG") + reply(200, b"null"),  # vcl.list answered JSON, not a list
+        OPENED + reply(200, b"PONG") + reply(200, b"7"),
+        reply(107, b"a" * 32) + reply(200, b"varnish-6.0.1 revision x"),  # too old
+        OPENED + reply(200, b"PONG") + reply(200, b"[]") + reply(106, b"invalid flags") + b"\x00" * 13,
+    ], ids=["challenge-not-ascii", "no-auth", "json-null", "json-number", "varnish-6.0.1",
+            "plain-backend-list-garbage"])
+    def test_hostile_ports_found_earlier(self, payload):
+        outcomes = converse(payload)
+        assert isinstance(outcomes[-1], BluegreenError)
 
     @FEW
     @given(payload=st.binary(max_size=120))
@@ -562,7 +583,7 @@ class TestAdminProtocol:
     @given(answers=st.lists(st.builds(reply, st.sampled_from([200, 200, 200, 300]), BODIES),
                             min_size=3, max_size=3))
     def test_any_answers_to_vcl_list_and_backend_list(self, answers):
-        payload = reply(200, b"welcome") + reply(200, b"PONG") + b"".join(answers)
+        payload = OPENED + reply(200, b"PONG") + b"".join(answers)
         assume(not known_admin_bug(payload))
         outcomes = converse(payload)
         assert len(outcomes) >= 3  # open and ping answered; vcl.list was read
@@ -615,15 +636,12 @@ KNOWN_BUGS = {
     # records._major: int() of more than 4300 digits raises ValueError
     "state: bluegreen_version = '9' * 5000 (records.py)":
         lambda d: records.validate_state({**STATE, "bluegreen_version": "9" * 5000}, "s", "shop", "test"),
-    # VarnishAdmin._authenticate: challenge.encode('ascii') raises UnicodeEncodeError
-    "admin: 107 with a challenge that is not ASCII (varnish.py)":
-        lambda d: (converse(reply(107, "é".encode() * 16))),
-    # VarnishAdmin.vcl_list iterates whatever JSON came: null or a number raises TypeError
-    "admin: vcl.list -j answered with 'null' (varnish.py)":
-        lambda d: (converse(reply(200, b"hi") + reply(200, b"PONG") + reply(200, b"null"))),
-    # VarnishAdmin._json: json.loads recursion on a deeply nested answer is not caught
+    # varnish._parse_json: json.loads recursion on a deeply nested answer is not caught
     "admin: vcl.list -j answered with 100000 '[' (varnish.py)":
-        lambda d: (converse(reply(200, b"hi") + reply(200, b"PONG") + reply(200, b"[" * 100000))),
+        lambda d: converse(OPENED + reply(200, b"PONG") + reply(200, b"[" * 100000)),
+    # varnish._version: int() of more than 4300 digits raises ValueError
+    "admin: the auth reply names varnish-<5000 digits>.0.0 (varnish.py)":
+        lambda d: converse(reply(107, b"a" * 32) + reply(200, b"varnish-" + b"9" * 5000 + b".0.0")),
 }
 
 
