@@ -63,7 +63,8 @@ def build(tree: Path, out: Path, *how: str) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """The planted tree and its builds, made once for all xdist workers of this run."""
-    shared = tmp_path_factory.getbasetemp().parent / "test_wheel"  # common to the workers
+    base = tmp_path_factory.getbasetemp()  # under xdist, one per worker inside this run's folder
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "test_wheel"
     shared.mkdir(exist_ok=True)
     with open(shared / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
