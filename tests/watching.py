@@ -19,8 +19,9 @@ def prometheus(site):
     prom.stop()
 
 
-def configure(site, source: str, prom=None, **keys) -> None:
-    """The site's config with a [watch] table (short intervals)."""
+def configure(site, source: str, prom=None, path=None, overrides=None, **keys) -> None:
+    """The site's config (or another at `path`, with write_config `overrides`) with a [watch]
+    table of short intervals."""
     settings = {"seconds": 4, "interval_s": 1, "max_error_rate": 0.05, "min_requests": 10,
                 "on_inconclusive": "pass", "source": source, **keys}
     if source == "prometheus":
@@ -32,8 +33,8 @@ def configure(site, source: str, prom=None, **keys) -> None:
     if source == "varnish":
         lines += ['log_command = ["varnishncsa", "-n", "{name}"]', "[watch.log_names]"]
         lines += [f'"{v.admin}" = "{v.workdir}"' for v in site.varnishes]
-    site.write_config()
-    site.config.write_text(site.config.read_text() + "\n[watch]\n" + "\n".join(lines) + "\n")
+    path = site.write_config(path, **(overrides or {}))
+    path.write_text(path.read_text() + "\n[watch]\n" + "\n".join(lines) + "\n")
 
 
 def go_live(site, release: str, prom=None) -> None:

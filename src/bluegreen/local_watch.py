@@ -87,8 +87,9 @@ class Traffic:
     every response kept as (monotonic time, status, color) (status None: no answer)."""
 
     def __init__(self, front: Address, rate: float = 50, limit_s: float = 120, limit: int = 20000,
-                 header: str = "x-bluegreen-color"):
+                 header: str = "x-bluegreen-color", host: str | None = None):
         self.front, self.rate, self.limit_s, self.limit, self.header = front, rate, limit_s, limit, header
+        self.headers = {"Host": host} if host else {}
         self.seen: list[tuple[float, int | None, str | None]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -118,7 +119,7 @@ class Traffic:
             if conn is None:
                 conn = http.client.HTTPConnection(self.front.host, self.front.port, timeout=5)
             try:
-                conn.request("GET", f"/page?n={n}")
+                conn.request("GET", f"/page?n={n}", headers=self.headers)
                 resp = conn.getresponse()
                 resp.read()
                 self.seen.append((time.monotonic(), resp.status, resp.getheader(self.header)))
