@@ -31,7 +31,7 @@ QUIET_PROBE = "interval_s = 600\ntimeout_s = 1\nwindow = 1\nthreshold = 1\n"
 
 CASES = {
     "routing.vtc": {},
-
+    "reveal.vtc": {"vcl": "reveal_color = true\n"},
     "cache_split.vtc": {},
     "cache_shared.vtc": {"vcl": "cache_split = false\n"},
     "health.vtc": {},
@@ -42,6 +42,7 @@ CASES = {
     "listener_token.vtc": {"vcl": 'preview_listener = "preview"\npreview_token_file = "@TOKEN_FILE@"\n',
                            "stage": 'preview = ["127.0.0.1:6090"]\n'},
     "token.vtc": {"vcl": 'preview_token_file = "@TOKEN_FILE@"\n'},
+    "token_missing.vtc": {"vcl": 'preview_token_file = "/nonexistent/bluegreen/preview.token"\n'},
     "probe.vtc": {"checks": 'host = "shop.example.com"\n', "probe": "interval_s = 0.2\ntimeout_s = 0.1\nwindow = 2\nthreshold = 2\n",
                   "backend": "first_byte_timeout = 0.5\nconnect_timeout = 0.3\nmax_connections = 10\n"},
     "label.vtc": {"vcl": 'mode = "label"\n'},
