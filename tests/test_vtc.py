@@ -43,7 +43,8 @@ CASES = {
                            "stage": 'preview = ["127.0.0.1:6090"]\n'},
     "token.vtc": {"vcl": 'preview_token_file = "@TOKEN_FILE@"\n'},
     "token_missing.vtc": {"vcl": 'preview_token_file = "/nonexistent/bluegreen/preview.token"\n'},
-    "probe.vtc": {"checks": 'host = "shop.example.com"\n', "probe": "interval_s = 0.2\ntimeout_s = 0.1\nwindow = 2\nthreshold = 2\n",
+    "probe.vtc": {"checks": 'host = "shop.example.com"\n',
+                  "probe": "interval_s = 0.2\ntimeout_s = 0.1\nwindow = 2\nthreshold = 2\n",
                   "backend": "first_byte_timeout = 0.5\nconnect_timeout = 0.3\nmax_connections = 10\n"},
     "label.vtc": {"vcl": 'mode = "label"\n'},
 }
@@ -75,7 +76,8 @@ def bind(source: str) -> str:
         host, port = address.split(":")
         lines = f'    .host = "{host}";\n    .port = "{port}";\n'
         assert source.count(lines) == 1, f"{address} should appear once in the VCL"
-        source = source.replace(lines, f'    .host = "${{{server}_addr}}";\n    .port = "${{{server}_port}}";\n')
+        bound = f'    .host = "${{{server}_addr}}";\n    .port = "${{{server}_port}}";\n'
+        source = source.replace(lines, bound)
     return source
 
 
