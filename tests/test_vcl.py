@@ -244,6 +244,51 @@ class TestServing:
             assert not _hit(checks.get(site.varnish.http, "/page", 5, headers))
 
 
+class TestPreviewBehindAProxy:
+    """A preview listener and a token, end to end: varnishd with `-a preview=...`, verify, a release."""
+
+    TOKEN = "e2e-preview-token-0123456789abcdef"
+
+    def test_only_the_listener_with_the_token_previews(self, site, monkeypatch):
+        site.varnish.stop()
+        varnish = local.LocalVarnish(site.root, site.varnish.secret_path, name="vp",
+                                     listeners=("preview",)).start()
+        site.varnishes[0] = varnish
+        listener = varnish.listeners["preview"]
+        token_file = site.root / "preview.token"
+        token_file.write_text(self.TOKEN + "\n")
+        token_file.chmod(0o644)
+        site.write_config(vcl=f'preview_listener = "preview"\npreview_token_file = "{token_file}"\n')
+        with site.config.open("a") as fh:
+            fh.write(f'preview = ["{listener}"]\n')
+        site.release("1.0.0")
+        site.ok("passive", "--stage", "test")
+        site.ok("deploy", "--stage", "test", "--version", "1.1.0")
+        site.ok("verify", "--stage", "test")  # previews green through the listener, with the token
+
+        green = {"X-Bluegreen-Color": f"green:{self.TOKEN}"}
+        assert site.served(headers=green) == (None, "1.0.0"), "public listener: no preview, no color"
+        assert _color_and_body(listener, green) == ("green", "1.1.0")
+        assert _color_and_body(listener, {"X-Bluegreen-Color": "green"}) == (None, "1.0.0")
+
+        with varnish.connect() as admin:
+            active = next(e["name"] for e in admin.vcl_list() if e.get("status") == "active")
+            assert self.TOKEN not in admin.call(f"vcl.show {active}").body
+        assert self.TOKEN not in site.outputs_text()
+
+        other = site.root / "other.token"
+        other.write_text("another-token-0123456789abcdef\n")
+        monkeypatch.setenv("BLUEGREEN_PREVIEW_TOKEN_FILE", str(other))
+        run = site.cli("verify", "--stage", "test")
+        assert run.code == 1, run.text
+        assert "got 1.0.0" in run.err, run.err
+
+
+def _color_and_body(address, headers):
+    answer = checks.get(address, "/version", 5, headers)
+    return answer.headers.get("x-bluegreen-color"), answer.body.strip()
+
+
 def _ncsa(site) -> str:
     done = subprocess.run(["varnishncsa", "-d", "-n", str(site.varnish.workdir),
                            "-F", "%s %{VCL_Log:bluegreen-color}x"],
