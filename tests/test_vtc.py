@@ -35,6 +35,7 @@ CASES = {
     "cache_split.vtc": {},
     "cache_shared.vtc": {"vcl": "cache_split = false\n"},
     "health.vtc": {},
+    "esi.vtc": {"template": "esi.vcl.j2"},
     "restart.vtc": {"template": "restart.vcl.j2"},
     "recv_first.vtc": {"template": "recv_first.vcl.j2"},
     "purge.vtc": {"vcl": 'purge_from = ["127.0.0.1"]\n'},
