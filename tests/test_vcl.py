@@ -284,6 +284,36 @@ class TestPreviewBehindAProxy:
         assert "got 1.0.0" in run.err, run.err
 
 
+class TestMovingToLabelMode:
+    """A stage released in vcl mode moves to label mode as docs/vcl.md says, without downtime."""
+
+    def test_reconcile_creates_the_label_then_the_site_vcl_takes_over(self, site):
+        site.write_config(checks='timeout_s = 2\nwait_s = 8\nhost = "shop"\n')
+        site.release("1.0.0")
+        blue_vcl = site.state()["colors"]["blue"]["vcl"]
+        assert site.actives() == [blue_vcl]
+
+        site.write_config(vcl='mode = "label"\n', checks='timeout_s = 2\nwait_s = 8\nhost = "shop"\n')
+        run = site.cli("status", "--stage", "test")
+        assert run.code == 1 and "reconcile --stage test" in run.out, run.text
+        site.ok("reconcile", "--stage", "test")  # makes the label, points it at the live color
+        assert site.actives() == [blue_vcl], "bluegreen's VCL still serves until the site VCL is used"
+        snippet = site.ok("vcl-snippet", "--stage", "test").out
+        other = Address("127.0.0.1", local.free_port())
+        site.deploy_by_hand(other, "site-1", "other")
+        site_vcl = (f'vcl 4.1;\nbackend other {{ .host = "127.0.0.1"; .port = "{other.port}"; }}\n'
+                    + snippet + "\nsub vcl_recv {\n    set req.backend_hint = other;\n}\n")
+        with site.varnish.connect() as admin:
+            admin.vcl_inline("site", site_vcl, "warm")
+            admin.vcl_use("site")
+        assert site.served(headers={"Host": "shop"}) == ("blue", "1.0.0")
+        assert site.served(headers={"Host": "elsewhere"}) == (None, "site-1")
+
+        site.release("1.1.0")
+        assert site.actives() == ["site"]
+        assert site.served(headers={"Host": "shop"}) == ("green", "1.1.0")
+
+
 def _color_and_body(address, headers):
     answer = checks.get(address, "/version", 5, headers)
     return answer.headers.get("x-bluegreen-color"), answer.body.strip()
