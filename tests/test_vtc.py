@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from bluegreen import config, local, vcl
+from bluegreen import commands, config, local, vcl
 
 VTC = Path(__file__).parent / "vtc"
 BLUE, GREEN = "127.0.0.1:9101", "127.0.0.1:9201"
@@ -95,9 +94,9 @@ def build(root: Path, name: str) -> tuple[Path, dict[str, str]]:
     return out, sources
 
 
-def varnishtest(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["varnishtest", "-t", "60", str(path)], capture_output=True, text=True,
-                          timeout=120, start_new_session=True)
+def varnishtest(path: Path) -> commands.Finished:
+    """Run one case; on a timeout its whole process group (varnishd included) is killed."""
+    return commands.run(["varnishtest", "-t", "60", str(path)], path.parent, 120)
 
 
 @pytest.fixture
@@ -112,7 +111,7 @@ def test_case(root, name):
     """Each case passes in varnishtest against the VCL bluegreen renders."""
     path, sources = build(root, name)
     done = varnishtest(path)
-    assert done.returncode == 0, _failure(done)
+    assert done.ok, _failure(done)
     for source in sources.values():
         assert TOKEN not in source, "the preview token must never be written into the VCL"
 
@@ -122,9 +121,9 @@ def test_every_vtc_file_is_a_case():
     assert {p.name for p in VTC.glob("*.vtc")} == set(CASES)
 
 
-def _failure(done: subprocess.CompletedProcess) -> str:
+def _failure(done: commands.Finished) -> str:
     """The part of varnishtest's log that says what failed."""
-    log = done.stdout + done.stderr
+    log = done.output + (done.problem or "")
     marks = [m.start() for m in re.finditer(r"^---- ", log, re.M)]
     start = max(0, (marks[0] if marks else len(log)) - 6000)
     return log[start:start + 9000]
