@@ -47,6 +47,7 @@ CASES = {
                   "probe": "interval_s = 0.2\ntimeout_s = 0.1\nwindow = 2\nthreshold = 2\n",
                   "backend": "first_byte_timeout = 0.5\nconnect_timeout = 0.3\nmax_connections = 10\n"},
     "label.vtc": {"vcl": 'mode = "label"\n'},
+    "backend_attrs.vtc": {"backend": "first_byte_timeout = 0.5\nconnect_timeout = 1\nmax_connections = 4\n"},
 }
 
 
