@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bluegreen import checks
+from bluegreen import checks, names
 from bluegreen.config import COLORS
 from bluegreen.errors import BluegreenError
 from bluegreen.names import color_of
@@ -14,9 +14,13 @@ def observe(ctx, stage, state: dict | None) -> dict:
     loaded = {}
     try:
         with ctx.fleet(stage) as fleet:
-            for inst, name in fleet.lives().items():
-                facts["instances"][inst] = {"vcl": name, "color": color_of(config.app, stage.name, name),
-                                            "label": stage.label if config.label_mode else None}
+            lives = fleet.lives()
+            for admin in fleet.admins:
+                inst, name = str(admin.address), lives[str(admin.address)]
+                color = color_of(config.app, stage.name, name)
+                facts["instances"][inst] = {
+                    "vcl": name, "color": color, "label": stage.label if config.label_mode else None,
+                    "source_ok": names.rendered(name, admin.vcl_show(name)) if color else None}
             loaded = {i: {e.get("name") for e in entries} for i, entries in fleet.loaded().items()}
     except BluegreenError as exc:
         facts["varnish_error"] = exc.message

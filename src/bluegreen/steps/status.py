@@ -61,7 +61,9 @@ def _problems(stage: str, facts: dict, state: dict | None) -> list[str]:
     if now != recorded:
         return [f"drift: Varnish serves {now or 'no color of ours'}, the record says "
                 f"{recorded or 'nothing'}: {drift_advice(stage, now, recorded)}"]
-    out = []
+    out = [f"{i} serves {v['vcl']}, whose source is not what bluegreen rendered under that name (it "
+           f"was changed by hand?): run 'reconcile --stage {stage}' after discarding it, or release again"
+           for i, v in instances.items() if v.get("source_ok") is False]
     info = (state.get("colors") or {}).get(recorded or "") or {}
     other = {i: v["vcl"] for i, v in instances.items() if recorded and info.get("vcl")
              and v["vcl"] != info["vcl"]}
