@@ -1,0 +1,61 @@
+"""What rollback does first, by the previous color's readiness (see lifecycle.py).
+
+    hot         nothing: rollback is one vcl.use, as ever
+    retired     deploy its release onto it again with the deploy command, wait until it is healthy
+                on that release and Varnish's probes see it healthy; rollback then checks and
+                switches as usual (the same code as deploy and verify)
+    contracted  refuse (exit 1) naming the contraction: roll forward instead
+"""
+
+from __future__ import annotations
+
+from bluegreen import lifecycle
+from bluegreen.errors import CheckFailed, DeployError, Refused
+from bluegreen.plan import instance_colors
+
+
+def before_rollback(ctx, stage, state: dict | None) -> None:
+    action = lifecycle.rollback_action(state)
+    if action["action"] == lifecycle.REFUSE:
+        raise Refused(f"{action['why']}; nothing live changed")
+    if action["action"] != lifecycle.REDEPLOY:
+        return
+    color, release = action["color"], action["release"]
+    with ctx.fleet(stage) as fleet:
+        colors = instance_colors(ctx.config.app, stage.name, fleet.actives())
+    serving = [inst for inst, c in colors.items() if c == color]
+    if serving and len(serving) == len(colors):
+        return  # a rollback killed after its switch: roll_back records it
+    if serving:
+        raise Refused(f"{color} is live on {', '.join(serving)} but not on every instance: run "
+                      f"'status --stage {stage.name}'; nothing was deployed")
+    ctx.say(f"rollback {stage.name}: this takes longer: {action['why']}")
+    redeploy(ctx, stage, color, release, state)
+
+
+def redeploy(ctx, stage, color: str, release: str, state: dict) -> None:
+    """The release back onto a retired color, checked like verify does (invariant 1 holds: the
+    caller saw that no instance serves `color`)."""
+    from bluegreen.steps import deploy, verify
+
+    config = ctx.config
+    outcomes = deploy._deploy_servers(ctx, config, stage, color, release)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise DeployError(f"rollback {stage.name}: redeploying {release} onto {color} failed on "
+                          + "; ".join(f"{o.server}: {o.detail}" for o in failed)
+                          + "; nothing live changed")
+    results = verify._servers(ctx, config, stage, color, release)
+    vcl = ((state.get("colors") or {}).get(color) or {}).get("vcl")
+    files = ctx.files(stage)
+    with ctx.fleet(stage) as fleet:
+        source = files.load_vcl(vcl) if vcl else None
+        if vcl and source is not None and fleet.missing(vcl):
+            fleet.prepare({vcl: source})
+        if vcl and not fleet.missing(vcl):
+            results += verify._probes(ctx, config, fleet, vcl, color, stage)
+    bad = [c for c in results if not c.ok]
+    if bad:
+        raise CheckFailed(f"rollback {stage.name}: {color} {release} was redeployed but does not "
+                          f"pass: {bad[0].name}: {bad[0].detail}; nothing live changed")
+    ctx.say(f"rollback {stage.name}: {color} {release} is back and healthy; switching")
