@@ -279,3 +279,73 @@ class TestRetire:
         site.ok("retire", "--stage", "test", "--now")
         assert site.state()["colors"]["blue"]["readiness"] == "contracted"
         assert site.extra["pg"].columns(site.extra["url"], "people") == ["full_name", "id"]
+
+
+@pytest.fixture
+def sqlite_site(site, monkeypatch):
+    """The sample app on SQLite (the embedded default): no PostgreSQL needed."""
+    url = f"sqlite:///{site.root / 'shop.db'}"
+    monkeypatch.setenv("SAMPLEAPP_DATABASE_URL", url)
+    configure(site, url)
+    site.extra.update(url=url)
+    return site
+
+
+class TestBadInputAndFailures:
+    """Every bad input and failed dependency: its message, its exit code, nothing live changed."""
+
+    def test_sqlite_catalogue_names_a_dropped_column(self, sqlite_site):
+        site = sqlite_site
+        site.release("1.0.0")
+        path = site.extra["url"][len("sqlite:///"):]
+        drop = [sys.executable, "-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1])"
+                ".execute('alter table people drop column name')", path]
+        configure(site, site.extra["url"], expand=drop)
+        site.ok("passive", "--stage", "test")
+        before = site.actives()
+        run = site.cli("deploy", "--stage", "test", "--version", "2.0.0")
+        assert run.code == 1 and "column people.name was dropped or renamed" in run.err, run.text
+        assert site.actives() == before and not answers(site.green[0])
+
+    def test_an_inspect_command_that_prints_garbage_is_exit_3(self, sqlite_site):
+        site = sqlite_site
+        site.release("1.0.0")
+        text = site.config.read_text().replace(
+            "[schema]\n", f'[schema]\ninspect = ["{sys.executable}", "-c", "print(42)"]\n')
+        site.config.write_text(text)
+        site.ok("passive", "--stage", "test")
+        run = site.cli("deploy", "--stage", "test", "--version", "2.0.0")
+        assert run.code == 3 and "did not print a catalogue as JSON" in run.err, run.text
+        assert not answers(site.green[0])
+
+    def test_a_database_url_of_another_kind_is_a_config_error(self, site):
+        site.write_config()
+        with site.config.open("a") as fh:
+            fh.write('\n[schema]\nexpand = ["true"]\ndatabase = "mysql://db/shop"\n')
+        run = site.cli("passive", "--stage", "test")
+        assert run.code == 2 and "schema.database: should be a sqlite:///PATH" in run.err, run.text
+
+    def test_retire_without_a_retire_command_is_a_config_error(self, site):
+        site.release("1.0.0")
+        run = site.cli("retire", "--stage", "test", "--now")
+        assert run.code == 2 and "retire.command: is required" in run.err, run.text
+
+    def test_retire_with_nothing_before_it(self, sqlite_site):
+        site = sqlite_site
+        site.release("1.0.0")
+        run = site.cli("retire", "--stage", "test", "--now")
+        assert run.code == 1 and "no previous color is recorded" in run.err, run.text
+
+    def test_a_failing_retire_command_is_exit_3_and_the_color_stays_hot(self, sqlite_site):
+        site = sqlite_site
+        site.release("1.0.0")
+        site.release("2.0.0")
+        text = site.config.read_text().replace(
+            json.dumps(STOP), json.dumps([sys.executable, "-c", "raise SystemExit('no ssh to {host}')"]))
+        site.config.write_text(text)
+        before = site.actives()
+        run = site.cli("retire", "--stage", "test", "--now")
+        assert run.code == 3 and "no ssh to 127.0.0.1" in run.err, run.text
+        assert site.state()["colors"]["blue"]["readiness"] == "hot"
+        assert answers(site.blue[0]) and site.actives() == before
+        assert site.ok("rollback", "--stage", "test").out.strip() == "blue"

@@ -101,8 +101,8 @@ def lost(before: dict, after: dict) -> list[str]:
 def _sqlite(path: str) -> dict:
     import sqlite3
 
-    if not Path(path).exists():
-        raise MigrationError(f"schema.database: the SQLite file {path} does not exist")
+    if not Path(path).exists():  # not created yet (the first expand creates it): nothing in it
+        return {}
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
             tables = [r[0] for r in db.execute(
