@@ -349,3 +349,15 @@ class TestBadInputAndFailures:
         assert site.state()["colors"]["blue"]["readiness"] == "hot"
         assert answers(site.blue[0]) and site.actives() == before
         assert site.ok("rollback", "--stage", "test").out.strip() == "blue"
+
+
+class TestWorkedExample:
+    """examples/schema/walkthrough.py runs as shipped (on SQLite) and every step holds."""
+
+    def test_walkthrough(self):
+        script = os.path.join(os.path.dirname(__file__), "..", "examples", "schema", "walkthrough.py")
+        env = {k: v for k, v in os.environ.items() if k not in ("JENKINS_URL", "BUILD_NUMBER")}
+        proc = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300,
+                              env=env)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "every step did what it should" in proc.stdout
