@@ -27,8 +27,9 @@ KILL_PARENT = [sys.executable, "-c", "import os, signal; os.kill(os.getppid(), s
 
 
 def configure(site, url, *, expand=None, contract="migrate", after_s=3600, inspect=True):
-    """The site's bluegreen.toml with [schema] and [retire] for the sample app on `url`."""
-    site.write_config()
+    """The site's bluegreen.toml with [schema] and [retire] for the sample app on `url` (checks
+    wait up to 30 s: the machine may be busy, and a pass returns as soon as it passes)."""
+    site.write_config(checks="timeout_s = 5\nwait_s = 30\n")
     expand = expand or [*MIGRATE, "expand", "{version}", url]
     lines = ["", "[schema]", f"expand = {json.dumps(expand)}", "timeout_s = 60"]
     if contract == "migrate":

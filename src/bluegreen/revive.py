@@ -22,7 +22,7 @@ def before_rollback(ctx, stage, state: dict | None) -> None:
         return
     color, release = action["color"], action["release"]
     with ctx.fleet(stage) as fleet:
-        colors = instance_colors(ctx.config.app, stage.name, fleet.actives())
+        colors = instance_colors(ctx.config.app, stage.name, fleet.lives())
     serving = [inst for inst, c in colors.items() if c == color]
     if serving and len(serving) == len(colors):
         return  # a rollback killed after its switch: roll_back records it
@@ -34,8 +34,10 @@ def before_rollback(ctx, stage, state: dict | None) -> None:
 
 
 def redeploy(ctx, stage, color: str, release: str, state: dict) -> None:
-    """The release back onto a retired color, checked like verify does (invariant 1 holds: the
-    caller saw that no instance serves `color`)."""
+    """The release back onto a retired color, its servers checked as verify checks them
+    (invariant 1 holds: the caller saw that no instance serves `color`). roll_back then loads the
+    color's VCL if it is gone, waits for Varnish's probes and switches, as for a hot color."""
+    from bluegreen import checks
     from bluegreen.steps import deploy, verify
 
     config = ctx.config
@@ -45,15 +47,7 @@ def redeploy(ctx, stage, color: str, release: str, state: dict) -> None:
         raise DeployError(f"rollback {stage.name}: redeploying {release} onto {color} failed on "
                           + "; ".join(f"{o.server}: {o.detail}" for o in failed)
                           + "; nothing live changed")
-    results = verify._servers(ctx, config, stage, color, release)
-    vcl = ((state.get("colors") or {}).get(color) or {}).get("vcl")
-    files = ctx.files(stage)
-    with ctx.fleet(stage) as fleet:
-        source = files.load_vcl(vcl) if vcl else None
-        if vcl and source is not None and fleet.missing(vcl):
-            fleet.prepare({vcl: source})
-        if vcl and not fleet.missing(vcl):
-            results += verify._probes(ctx, config, fleet, vcl, color, stage)
+    results = verify._servers(ctx, config, stage, color, release, checks.Deadline(config.checks.wait_s))
     bad = [c for c in results if not c.ok]
     if bad:
         raise CheckFailed(f"rollback {stage.name}: {color} {release} was redeployed but does not "

@@ -86,7 +86,7 @@ def _check_window(ctx, state, stage: str, after_s: float, now_flag: bool) -> Non
 
 def _check_routes(ctx, stage, state) -> None:
     with ctx.fleet(stage) as fleet:
-        stray = lifecycle.stray_instances(state, fleet.actives())
+        stray = lifecycle.stray_instances(state, fleet.lives())
     if stray:
         live_vcl = ((state.get("colors") or {}).get(state["live"]) or {}).get("vcl")
         detail = ", ".join(f"{inst} serves {name or 'nothing'}" for inst, name in stray.items())
@@ -108,11 +108,11 @@ def _stop(ctx, config, stage, color: str, release: str | None) -> None:
         raise RetireError(f"retire.command failed on {len(failed)} of {len(outcomes)} {color} "
                           "server(s): " + "; ".join(f"{o.server}: {o.detail}" for o in failed)
                           + f"; {color} stays recorded as rollback-ready; fix it and run retire again")
-    timeout = config.checks.timeout_s
+    timeout, headers = config.checks.timeout_s, checks.host_header(config)
 
     def silent():
-        answering = [str(s) for s in servers if checks.get(s, config.checks.health_path,
-                                                           timeout).status is not None]
+        answering = [str(s) for s in servers if checks.get(s, config.checks.health_path, timeout,
+                                                           headers).status is not None]
         return not answering, ", ".join(answering)
 
     quiet, answering, _ = checks.Poll(config.checks.wait_s).until(silent)
