@@ -18,24 +18,24 @@ def run(ctx, args) -> Result:
         trouble |= bool(info["problems"])
         unreachable |= info.pop("unreachable")
         lines += _lines(name, info)
-    code = 3 if unreachable else 1 if trouble else 0  # 3: a Varnish could not be asked
+    code = 3 if unreachable else 1 if trouble else 0  # 3: a Varnish or the record could not be read
     return Result("\n".join(lines), {"version": __version__, "stages": stages, "ok": not trouble}, code)
 
 
 def _one(ctx, config, stage) -> dict:
     files = ctx.files(stage)
-    problems = []
+    problems, unreadable = [], False
     try:
         store = ctx.store()
         state = store.load(files, config.app)
-    except BluegreenError as exc:
-        state, problems = None, [exc.message]
+    except BluegreenError as exc:  # the record could not be read: a dependency failed (exit 3)
+        state, problems, unreadable = None, [exc.message], True
     facts = observe(ctx, stage, state)
     if facts["varnish_error"]:
         problems.append(facts["varnish_error"])
     problems += _problems(stage.name, facts, state)
     recorded = state.get("live") if state else None
-    return {"unreachable": bool(facts["varnish_error"]), "recorded_live": recorded,
+    return {"unreachable": bool(facts["varnish_error"]) or unreadable, "recorded_live": recorded,
             "instances": facts["instances"], "colors": facts["colors"],
             "rollback": facts["rollback"], "readiness": facts["readiness"], "problems": problems}
 
