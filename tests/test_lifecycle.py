@@ -91,3 +91,13 @@ class TestCatalogueLost:
             "full_name": {"type": "text", "nullable": False, "default": False}}})
         found = catalogue.lost(self.before, after)
         assert "people.full_name was added NOT NULL without a default" in found[0]
+
+
+class TestScrub:
+    """A database URL's password never shows in progress or messages."""
+
+    def test_password_left_out(self):
+        assert catalogue.scrub("postgresql://app:s3cret@db:5432/shop") == "postgresql://app:***@db:5432/shop"
+        shown = catalogue.scrub("--url=postgresql+psycopg://a:b@c/d x")
+        assert shown == "--url=postgresql+psycopg://a:***@c/d x"
+        assert catalogue.scrub("postgresql://app@db/shop") == "postgresql://app@db/shop"

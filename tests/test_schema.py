@@ -155,6 +155,13 @@ class TestExpand:
         run = site.ok("deploy", "--stage", "test", "--version", "2.0.0-hotfix")
         assert "already ran in this plan" in run.err
 
+    def test_releasing_again_after_a_rollback_finds_the_expand_in_the_record(self, released):
+        site = released
+        site.ok("rollback", "--stage", "test")
+        site.ok("passive", "--stage", "test")
+        run = site.ok("deploy", "--stage", "test", "--version", "2.0.0")
+        assert "schema expand 2.0.0: already recorded for stage test; skipped" in run.err
+
     def test_an_expand_that_drops_a_column_is_refused_before_the_switch(self, db_site):
         site = db_site
         site.release("1.0.0")
@@ -234,6 +241,11 @@ class TestRetire:
         assert site.actives() == before and site.served() == ("green", "2.0.0")
         status = site.cli("status", "--stage", "test")
         assert "blue contracted" in status.out and "roll forward" in status.out
+        report = (site.out / "test" / "report.html").read_text()
+        assert "Readiness and the schema" in report and "contracted" in report
+        assert "refused</span>: cannot roll back to blue 1.0.0" in report
+        summary = (site.out / "test" / "summary.txt").read_text()
+        assert "no rollback (blue contracted: roll forward)" in summary
         assert site.ok("retire", "--stage", "test").out.strip() == "contracted"  # nothing to do
 
     def test_rollback_of_a_retired_color_redeploys_verifies_and_switches(self, db_site):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def read_url(url: str) -> dict:
         return _sqlite(url[len("sqlite:///"):])
     if url.startswith(("postgresql://", "postgres://")):
         return _postgres(url)
-    raise ConfigError(f"schema.database: '{_scrub(url)}' should start with sqlite:/// or "
+    raise ConfigError(f"schema.database: '{scrub(url)}' should start with sqlite:/// or "
                       "postgresql://; for another database set schema.inspect to a command that "
                       "prints the catalogue as JSON")
 
@@ -44,11 +45,11 @@ def read_url(url: str) -> dict:
 def read_command(argv: list[str], cwd: Path, timeout: float, pass_secrets: bool = False) -> dict:
     done = commands.run(argv, cwd, timeout, pass_secrets)
     if not done.ok:
-        raise MigrationError(f"schema.inspect {' '.join(argv)} failed ({done.describe(5)})")
+        raise MigrationError(f"schema.inspect {scrub(' '.join(argv))} failed ({done.describe(5)})")
     try:
         return normalise(json.loads(done.output))
     except ValueError as exc:
-        raise MigrationError(f"schema.inspect {' '.join(argv)} did not print a catalogue as JSON "
+        raise MigrationError(f"schema.inspect {scrub(' '.join(argv))} did not print a catalogue as JSON "
                              f"({exc}); expected {{table: {{column: type}}}}") from None
 
 
@@ -129,17 +130,13 @@ def _postgres(url: str) -> dict:
                                                      "default": default}
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise MigrationError(f"cannot read the catalogue of {_scrub(url)}: {first}") from None
+        raise MigrationError(f"cannot read the catalogue of {scrub(url)}: {first}") from None
     return out
 
 
-def _scrub(url: str) -> str:
-    """The URL without its password."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
-    return url
+def scrub(text: str) -> str:
+    """The text with the password of any URL in it left out (user:***@host)."""
+    return re.sub(r"(\w[\w+.-]*://[^:/@\s]*):[^@\s]*@", r"\1:***@", text)
 
 
 def main(argv: list[str]) -> int:

@@ -38,7 +38,7 @@ def expand(ctx, stage, files, plan: dict, release: str) -> None:
         return
     before = read_catalogue(ctx)
     argv = commands.fill(schema.expand, {"version": release})
-    ctx.say(f"schema expand {release}: {' '.join(argv)}")
+    ctx.say(f"schema expand {release}: {_shown(argv)}")
     finished = commands.run(argv, ctx.config.base_dir, schema.timeout_s, ctx.config.deploy.pass_secrets)
     if not finished.ok:
         _keep(files, plan, {"release": release, "ok": False, "at": now_iso(),
@@ -61,7 +61,7 @@ def contract(ctx, release: str) -> float:
     """Run schema.contract for the live release; MigrationError with its output on failure."""
     schema = ctx.config.schema
     argv = commands.fill(schema.contract, {"version": release})
-    ctx.say(f"schema contract {release}: {' '.join(argv)}")
+    ctx.say(f"schema contract {release}: {_shown(argv)}")
     finished = commands.run(argv, ctx.config.base_dir, schema.timeout_s, ctx.config.deploy.pass_secrets)
     if not finished.ok:
         raise MigrationError(f"schema.contract for {release} failed ({finished.describe()}); the "
@@ -93,9 +93,14 @@ def _lost_message(release: str, lost: list[str], stage: str) -> str:
             f"changed; repair the database, then run 'passive --stage {stage}' and deploy again")
 
 
+def _shown(argv: list[str]) -> str:
+    """The command as shown in progress: a database URL's password left out."""
+    return " ".join(catalogue.scrub(arg) for arg in argv)
+
+
 def _output(finished) -> str:
     text = finished.output.strip()
     if not text:
         return ""
     lines = text.splitlines()[-OUTPUT_LINES:]
-    return "; its output:\n" + "\n".join(f"    {line}" for line in lines)
+    return "; its output:\n" + "\n".join(f"    {catalogue.scrub(line)}" for line in lines)
