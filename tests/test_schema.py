@@ -26,10 +26,10 @@ DROP_NAME = [sys.executable, "-c", "import psycopg, sys; psycopg.connect(sys.arg
 KILL_PARENT = [sys.executable, "-c", "import os, signal; os.kill(os.getppid(), signal.SIGKILL)"]
 
 
-def configure(site, url, *, expand=None, contract="migrate", after_s=3600, inspect=True):
+def configure(site, url, *, expand=None, contract="migrate", after_s=3600, inspect=True, wait_s=30):
     """The site's bluegreen.toml with [schema] and [retire] for the sample app on `url` (checks
     wait up to 30 s: the machine may be busy, and a pass returns as soon as it passes)."""
-    site.write_config(checks="timeout_s = 5\nwait_s = 30\n")
+    site.write_config(checks=f"timeout_s = 5\nwait_s = {wait_s}\n")
     expand = expand or [*MIGRATE, "expand", "{version}", url]
     lines = ["", "[schema]", f"expand = {json.dumps(expand)}", "timeout_s = 60"]
     if contract == "migrate":
@@ -374,3 +374,16 @@ class TestWorkedExample:
                               env=env)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         assert "every step did what it should" in proc.stdout
+
+    def test_a_retire_command_that_leaves_servers_answering_is_exit_3(self, sqlite_site):
+        site = sqlite_site
+        site.release("1.0.0")
+        site.release("2.0.0")
+        configure(site, site.extra["url"], wait_s=2)
+        text = site.config.read_text().replace(json.dumps(STOP), json.dumps([sys.executable, "-c", "pass"]))
+        site.config.write_text(text)
+        run = site.cli("retire", "--stage", "test", "--now")
+        assert run.code == 3 and f"{site.blue[0]} still answer(s) /health" in run.err, run.text
+        state = site.state()
+        assert state["colors"]["blue"]["readiness"] == "hot"
+        assert [m["phase"] for m in state["migrations"]] == ["expand", "expand"], "no contraction"

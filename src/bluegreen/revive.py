@@ -34,10 +34,11 @@ def before_rollback(ctx, stage, state: dict | None) -> None:
 
 
 def redeploy(ctx, stage, color: str, release: str, state: dict) -> None:
-    """The release back onto a retired color, its servers checked as verify checks them
-    (invariant 1 holds: the caller saw that no instance serves `color`). roll_back then loads the
-    color's VCL if it is gone, waits for Varnish's probes and switches, as for a hot color."""
-    from bluegreen import checks
+    """The release back onto a retired color, checked as verify checks it: its servers, then
+    through every Varnish with the preview header, then the smoke command (invariant 1 holds: the
+    caller saw that no instance serves `color`). roll_back then loads the color's VCL if it is
+    gone, waits for Varnish's probes and switches, as for a hot color."""
+    from bluegreen import checks, preview
     from bluegreen.steps import deploy, verify
 
     config = ctx.config
@@ -47,7 +48,14 @@ def redeploy(ctx, stage, color: str, release: str, state: dict) -> None:
         raise DeployError(f"rollback {stage.name}: redeploying {release} onto {color} failed on "
                           + "; ".join(f"{o.server}: {o.detail}" for o in failed)
                           + "; nothing live changed")
-    results = verify._servers(ctx, config, stage, color, release, checks.Deadline(config.checks.wait_s))
+    deadline = checks.Deadline(config.checks.wait_s)
+    results = verify._servers(ctx, config, stage, color, release, deadline)
+    if not any(not c.ok for c in results):  # then as verify does: through Varnish, smoke
+        token = preview.read_token(config)
+        results += [verify._through_varnish(config, front, color, release, token, deadline)
+                    for front in preview.addresses(stage)]
+        if config.checks.smoke:
+            results.append(verify._smoke(config, stage, color, release))
     bad = [c for c in results if not c.ok]
     if bad:
         raise CheckFailed(f"rollback {stage.name}: {color} {release} was redeployed but does not "
