@@ -256,8 +256,11 @@ class TestRetire:
         assert site.ok("retire", "--stage", "test", "--now").out.strip() == "retired"
         assert not answers(site.blue[0])
         assert "rollback: by redeploy to blue 1.0.0" in site.ok("status", "--stage", "test").out
-        run = site.ok("rollback", "--stage", "test")
+        with Load(site, "/people") as reads:  # users stay on green until the switch
+            run = site.ok("rollback", "--stage", "test")
+        reads.assert_no_failures()
         assert "this takes longer" in run.err
+        assert run.err.index("this takes longer") < run.err.index("deploy blue 1.0.0")
         assert site.served() == ("blue", "1.0.0")
         state = site.state()
         assert (state["live"], state["colors"]["blue"]["readiness"],
