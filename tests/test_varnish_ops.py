@@ -64,7 +64,8 @@ class TestRealVarnish:
     def test_only_the_live_and_the_rollback_vcl_stay_warm(self, site):
         site.write_config(vcl="keep = 3\n", checks="timeout_s = 2\nwait_s = 8\n")
         for n, timeout in enumerate((2, 3, 4)):  # a changed config: new VCLs each release
-            site.write_config(vcl="keep = 3\n", checks=f"timeout_s = {timeout}\nwait_s = 8\n")
+            site.write_config(vcl=f"keep = 3\n[vcl.backend]\nfirst_byte_timeout = {timeout}\n",
+                              checks="timeout_s = 2\nwait_s = 8\n")
             site.release(f"1.{n}.0")
         state = site.state()
         warm = {state["colors"][c]["vcl"] for c in ("blue", "green")}
