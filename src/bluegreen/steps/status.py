@@ -37,7 +37,7 @@ def _one(ctx, config, stage) -> dict:
     recorded = state.get("live") if state else None
     return {"unreachable": bool(facts["varnish_error"]) or unreadable, "recorded_live": recorded,
             "instances": facts["instances"], "colors": facts["colors"],
-            "rollback": facts["rollback"], "problems": problems}
+            "rollback": facts["rollback"], "readiness": facts["readiness"], "problems": problems}
 
 
 def _problems(stage: str, facts: dict, state: dict | None) -> list[str]:
@@ -90,8 +90,11 @@ def _lines(name: str, info: dict) -> list[str]:
         for s in servers:
             health = "healthy" if s["healthy"] else s["detail"]
             out.append(f"  {color:<6} {s['server']:<22} {s['release'] or '-':<12} {health}")
+    out.append("  readiness: " + ", ".join(f"{c} {r or '-'}" for c, r in info["readiness"].items()))
     rb = info["rollback"]
     ready = f"ready to {rb['color']} {rb['release']}" if rb["ready"] else f"not ready ({rb['why']})"
+    if rb.get("action") == "redeploy":
+        ready = f"by redeploy to {rb['color']} {rb['release']} ({rb['why']})"
     out.append(f"  rollback: {ready}")
     out += [f"  PROBLEM: {p}" for p in info["problems"]]
     return out
