@@ -54,12 +54,14 @@ def wait_for(condition, deadline_s: float, what: str, step: float = 0.02):
 class LocalVarnish:
     """One varnishd with its own -n work directory, loopback ports and secret file."""
 
-    def __init__(self, root: Path, secret: Path, name: str = "varnish"):
+    def __init__(self, root: Path, secret: Path, name: str = "varnish", listeners: tuple[str, ...] = ()):
         if not shutil.which("varnishd") and not Path("/usr/sbin/varnishd").exists():
             raise DependencyError("varnishd is not installed: apt-get install -y varnish")
         self.root, self.secret_path, self.name = Path(root), Path(secret), name
         self.http = Address("127.0.0.1", free_port())
         self.admin = Address("127.0.0.1", free_port())
+        # more named listeners (-a NAME=address), e.g. a preview listener
+        self.listeners = {n: Address("127.0.0.1", free_port()) for n in listeners}
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -86,7 +88,9 @@ class LocalVarnish:
         binary = shutil.which("varnishd") or "/usr/sbin/varnishd"
         with open(self.root / f"{self.name}.log", "ab") as log:
             self.proc = subprocess.Popen(
-                [binary, "-F", "-n", str(self.workdir), "-a", str(self.http), "-T", str(self.admin),
+                [binary, "-F", "-n", str(self.workdir), "-a", str(self.http),
+                 *[arg for n, a in self.listeners.items() for arg in ("-a", f"{n}={a}")],
+                 "-T", str(self.admin),
                  "-S", str(self.secret_path), "-b", "none", "-s", "malloc,64m",
                  "-p", "vcl_cooldown=5", "-p", "thread_pool_min=20"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
@@ -135,13 +139,14 @@ def stop_sample_apps(run_dir: Path) -> None:
             pass
         else:
             try:
-                wait_for(lambda p=pid: not _alive(p), 10, f"sample app pid {pid} to exit")
+                wait_for(lambda p=pid: not alive(p), 10, f"sample app pid {pid} to exit")
             except TimeoutError:
                 os.kill(pid, signal.SIGKILL)
         pidfile.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, exited but not yet reaped, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
