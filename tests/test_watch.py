@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,17 +130,19 @@ class TestNotHot:
     def test_exits_1_without_switching(self, site, source, request):
         prom = request.getfixturevalue("prometheus") if source == "prometheus" else None
         configure(site, source, prom)
+        stop = [sys.executable, "-m", "bluegreen.sampleapp.stop", "{host}", "{port}", "{color}"]
+        site.config.write_text(site.config.read_text()
+                               + f"\n[retire]\nafter_s = 0\ncommand = {json.dumps(stop)}\n")
         go_live(site, "2.0-fail20", prom)
-        state = site.state()
-        state["colors"]["blue"]["readiness"] = "retired"  # what retire records
-        (site.out / "test" / "state.json").write_text(json.dumps(state))
+        assert site.ok("retire", "--stage", "test", "--now").out.strip() == "retired"
+        assert site.state()["colors"]["blue"]["readiness"] == "retired"
         before = site.actives()
         with Traffic(site.varnish.http, rate=60):
             run = watch(site)
         assert run.code == 1, run.text
         assert "cannot roll back to blue: it is retired, not hot" in run.err
         assert site.actives() == before and site.state()["live"] == "green"
-        assert site.state()["history"][-1]["action"] == "switch"
+        assert [h["action"] for h in site.state()["history"]][-2:] == ["switch", "retire"]
         why = json.loads(run.out)["rollback"]["why"]
         assert site.state()["watch"]["rollback"] == {"done": False, "why": why}
 

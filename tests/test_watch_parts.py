@@ -155,6 +155,13 @@ class TestReport:
         assert "Watch of green 2.0" in html and "30.00%" in html and "rolled back to blue 1.0" in html
         assert "watch FAIL, rolled back to blue" in report.summary(self.facts("rollback-2"))
 
+    def test_still_shown_after_a_retire(self):
+        from bluegreen import report
+
+        facts = self.facts("rollback-2")
+        facts["state"]["history"].append({"action": "retire", "from": "green", "to": None})
+        assert "Watch of green 2.0" in report.render_html(facts)
+
     def test_earlier_watch_hidden(self):
         from bluegreen import report
 

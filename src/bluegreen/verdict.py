@@ -125,9 +125,16 @@ def current(state: dict) -> dict | None:
     record = state.get("watch")
     if not isinstance(record, dict) or not record.get("finished"):
         return None
-    last = (state.get("history") or [{}])[-1].get("key")
+    last = went_live(state).get("key")
     rollback = record.get("rollback") or {}
     return record if last is not None and last in (record.get("switch_key"), rollback.get("key")) else None
+
+
+def went_live(state: dict) -> dict:
+    """The history entry that made the recorded live color live (a switch or a rollback; later
+    entries such as a retire move nothing); {} when there is none."""
+    return next((h for h in reversed(state.get("history") or []) if isinstance(h, dict) and h.get("to")),
+                {})
 
 
 def summary(record: dict) -> str:

@@ -133,10 +133,9 @@ def _save(ctx, stage, files, state, record, rules) -> dict:
 
 
 def _new_record(state, settings, source, live, previous) -> dict:
-    history = state.get("history") or [{}]
     return {"release": ((state.get("colors") or {}).get(live) or {}).get("release"), "color": live,
             "previous": previous, "source": source.name, "started": now_iso(), "finished": None,
-            "switch_key": history[-1].get("key"), "intervals": [], "verdict": None, "why": None,
+            "switch_key": verdict.went_live(state).get("key"), "intervals": [], "verdict": None, "why": None,
             "exit": None, "rollback": None,
             "settings": {"seconds": settings.seconds, "interval_s": settings.interval_s,
                          "max_error_rate": settings.max_error_rate,
