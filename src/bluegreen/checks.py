@@ -15,8 +15,10 @@ from bluegreen.release_probe import parse_release
 class Answer:
     status: int | None
     body: str = ""
-    headers: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)  # lower-case names
     error: str | None = None
+    data: bytes = b""  # the raw body (up to the read limit)
+    unreachable: bool = False  # the connection itself failed: nothing listens there
 
     @property
     def ok(self) -> bool:
@@ -24,18 +26,33 @@ class Answer:
 
 
 def get(address: Address, path: str, timeout: float, headers: dict | None = None) -> Answer:
+    return request(address, "GET", path, timeout, headers)
+
+
+def request(address: Address, method: str, path: str, timeout: float, headers: dict | None = None,
+            limit: int = 65536) -> Answer:
+    """One request on its own connection; a Host in `headers` replaces the address's own."""
     conn = http.client.HTTPConnection(address.host, address.port, timeout=timeout)
     try:
-        conn.request("GET", path, headers={"Connection": "close", **(headers or {})})
+        try:
+            conn.connect()
+        except OSError as exc:
+            return Answer(None, error=_describe_error(exc, timeout), unreachable=True)
+        conn.request(method, path, headers={"Connection": "close", **(headers or {})})
         resp = conn.getresponse()
-        body = resp.read(65536).decode("utf-8", "replace")
-        return Answer(resp.status, body, {k.lower(): v for k, v in resp.getheaders()})
-    except TimeoutError:
-        return Answer(None, error=f"no answer within {timeout:g} s")
+        data = resp.read(limit)
+        return Answer(resp.status, data.decode("utf-8", "replace"),
+                      {k.lower(): v for k, v in resp.getheaders()}, data=data)
     except (OSError, http.client.HTTPException) as exc:
-        return Answer(None, error=getattr(exc, "strerror", None) or exc.__class__.__name__)
+        return Answer(None, error=_describe_error(exc, timeout))
     finally:
         conn.close()
+
+
+def _describe_error(exc: Exception, timeout: float) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    return getattr(exc, "strerror", None) or exc.__class__.__name__
 
 
 def release_of(answer: Answer) -> str | None:

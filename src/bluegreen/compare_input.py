@@ -11,7 +11,6 @@ would be right.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 
 from bluegreen.errors import UsageError
@@ -135,6 +134,8 @@ def _headers(rest: str, where: str, preview_header: str) -> tuple[tuple[str, str
 
 def parse_expected(text: str, source: str) -> list[Change]:
     """The declared changes of an expected-changes file (TOML, [[change]] tables)."""
+    import tomllib  # here, not at the top: switch imports this module and must start fast
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
