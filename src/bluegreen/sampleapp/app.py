@@ -75,6 +75,9 @@ def make_handler(color: str, release: str, log=None):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "sampleapp"
+        # Headers and body go out in two writes: without TCP_NODELAY the body waits for Varnish's
+        # delayed ACK (40 ms) on every kept-alive backend connection.
+        disable_nagle_algorithm = True
 
         def parse_request(self):  # every request, whatever its method, goes into the log
             parsed = super().parse_request()
