@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from bluegreen import checks
+from bluegreen import checks, local
 
 HERE = Path(__file__).resolve().parent
 # CI lays shared/ beside the clone (a worktree sits one level deeper); a checkout may carry a copy
@@ -247,6 +247,27 @@ class TestBadInput:
         configure(staged)
         run = staged.cli("compare", "--stage", "test", "--expected", str(staged.root / "nope.toml"))
         assert run.code == 2 and "--expected: file" in run.err and "nope.toml not found" in run.err
+
+    def test_a_front_that_does_not_answer(self, staged):
+        configure(staged)
+        text = staged.config.read_text().replace(str(staged.varnish.http),
+                                                 f"127.0.0.1:{local.free_port()}")
+        staged.config.write_text(text)
+        run = staged.cli("compare", "--stage", "test")
+        assert run.code == 3 and "did not accept a connection" in run.err, run.text
+        assert "is varnishd running there?" in run.err
+
+    def test_a_preview_that_does_not_reach_the_colors_is_refused(self, site):
+        site.write_config(vcl='preview_from = ["10.0.0.1"]\n')
+        site.release("1.0.0")
+        site.ok("passive", "--stage", "test")
+        site.ok("deploy", "--stage", "test", "--version", "1.1.0")
+        configure(site)
+        site.config.write_text(site.config.read_text().replace("[vcl]\n", '[vcl]\npreview_from = '
+                                                                '["10.0.0.1"]\n'))
+        run = site.cli("compare", "--stage", "test")
+        assert run.code == 1 and "asked for green but was served by blue" in run.err, run.text
+        assert "vcl.preview_from" in run.err and not (site.out / "test" / "junit-compare.xml").exists()
 
     def test_varnish_down(self, staged):
         configure(staged)
