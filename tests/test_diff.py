@@ -209,6 +209,27 @@ class TestCompare:
         assert got.ok and "price" in got.noise
 
 
+JSONS = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=3),
+                                                                               kids, max_size=3),
+                     max_leaves=12)
+
+
+class TestAnyAnswers:
+    """Whatever the three answers hold, compare gives an outcome; identical answers always pass."""
+
+    @settings(max_examples=200, deadline=None)
+    @given(JSONS, JSONS, JSONS, st.sampled_from([200, 404, 500]))
+    def test_any_json(self, a, p, b, status):
+        got = diff.compare(GET, [(reply(a), reply(p, status), reply(b))], [Change("/*", "body")])
+        assert isinstance(got.ok, bool)
+        assert diff.compare(GET, [(reply(a), reply(a), reply(a))], []).ok
+
+    def test_deeply_nested_json_is_compared_as_text(self):
+        deep = b"[" * 5000 + b"]" * 5000
+        assert "body line 1" in diff.fields(Reply(200, JSON, deep))
+
+
 class TestVerdict:
     """The gate: no unexpected difference, and every declared change seen somewhere."""
 
