@@ -8,11 +8,12 @@ import threading
 
 
 class FakeAdmin:
-    """Speaks the CLI protocol without auth; answers vcl.list from `vcls`; misbehaves on `on`."""
+    """Speaks the CLI protocol (any secret passes); answers vcl.list from `loaded`; misbehaves on `on`."""
 
     def __init__(self, active: str, loaded: list[str], on: str = "vcl.use", mode: str = "garbage",
-                 before_answer=None):
+                 before_answer=None, auth: bool = True, banner: str = "varnish-7.1.1 revision 0"):
         self.active, self.loaded, self.on, self.mode = active, loaded, on, mode
+        self.auth, self.banner = auth, banner
         self.before_answer = before_answer or (lambda: None)
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -44,7 +45,10 @@ class FakeAdmin:
         conn.sendall(f"{status:03d} {len(data):<8d}\n".encode() + data + b"\n")
 
     def _session(self, conn):
-        self._reply(conn, 200, "fake varnish")
+        if self.auth:
+            self._reply(conn, 107, "a" * 32 + "\n\nAuthentication required.\n")
+        else:
+            self._reply(conn, 200, "fake varnish that asks for no secret")
         buf = b""
         try:
             while True:
@@ -60,6 +64,8 @@ class FakeAdmin:
 
     def _handle(self, conn, line: str):
         self.commands.append(line)
+        if line.startswith("auth "):
+            return self._reply(conn, 200, f"-----\nVarnish Cache CLI 1.0\n-----\n{self.banner}\n")
         if line.startswith(self.on):
             self.before_answer()
             if self.mode == "garbage":

@@ -20,8 +20,13 @@ def varnish_live(stage: str, colors: dict[str, str | None]) -> str | None:
     if len(distinct) > 1:
         detail = ", ".join(f"{inst} serves {c or 'a VCL not made by bluegreen'}"
                            for inst, c in colors.items())
-        raise Drift(f"stage {stage} is not served by one color: {detail}: run "
-                    f"'reconcile --stage {stage}' to put the recorded live color back")
+        if None in distinct:  # some instances came back from a restart or reload with their own VCL
+            advice = f"run 'reconcile --stage {stage}' to put the recorded live color back"
+        else:  # blue here, green there: a switch that did not finish
+            advice = (f"the stage is HALF SWITCHED: run 'switch --stage {stage}' again to finish "
+                      f"this run's switch, or 'reconcile --stage {stage}' to put the recorded live "
+                      "color back")
+        raise Drift(f"stage {stage} is not served by one color: {detail}: {advice}")
     return distinct.pop() if distinct else None
 
 
@@ -29,10 +34,18 @@ def decide(stage: str, served: str | None, state: dict | None, source: str) -> t
     """(live, passive). Varnish is the truth; a record that disagrees is drift, not a guess."""
     recorded = state.get("live") if state else None
     if state is not None and recorded != served:
-        raise Drift(f"{served or 'no color'} is live on Varnish but {source} says "
-                    f"{recorded or 'nothing is live'}: run 'status --stage {stage}' to see the "
-                    f"drift, then 'adopt --stage {stage}' to record what Varnish serves")
+        raise Drift(f"{served or 'no color of ours'} is live on Varnish but {source} says "
+                    f"{recorded or 'nothing is live'}: {drift_advice(stage, served, recorded)}")
     return served, (other(served) if served else "blue")
+
+
+def drift_advice(stage: str, served: str | None, recorded: str | None) -> str:
+    """What to run when Varnish and the record disagree, by what each says."""
+    if served is None and recorded:
+        return (f"a restarted or reloaded Varnish serves its own VCL: run 'reconcile --stage {stage}' "
+                f"to put {recorded} back (not 'adopt', which would record that nothing is live)")
+    return (f"run 'status --stage {stage}' to see the drift, then 'adopt --stage {stage} --reason ...' "
+            f"to record what Varnish serves, or 'reconcile --stage {stage}' to put {recorded} back")
 
 
 def new_plan(app: str, stage: str, live, passive, actives: dict, state: dict | None) -> dict:
