@@ -108,6 +108,13 @@ class TestGate:
         assert refused.code == 1 and "compare failed for green 1.1.0" in refused.err
         assert staged.served() == ("blue", "1.0.0")
 
+        staged.ok("record", "--stage", "test")  # what Jenkins publishes after a failed stage
+        report = (staged.out / "test" / "report.html").read_text()
+        section = report[report.index('id="compare"'):]
+        assert "FAILED" in section and "<code>stock</code>" in section
+        assert "<code>5</code></td><td><code>4</code>" in section
+        assert "request_id" not in section
+
     def test_declaring_stock_passes_and_lifts_the_refusal(self, staged):
         configure(staged)
         assert compare(staged)[0].code == 1
