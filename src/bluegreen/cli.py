@@ -29,6 +29,7 @@ STEPS = {
     "adopt": "record what Varnish serves as the truth (after drift), with a reason",
     "reconcile": "put the recorded live color back on every instance (after a restart)",
     "demo": "a full release on this machine: local Varnish, two colors, traffic, rollback",
+    "vcl-snippet": "print the lines your own VCL needs to route to this stage's label (label mode)",
 }
 
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context.from_args(args)
     signal.signal(signal.SIGTERM, _interrupt)  # an aborted build: clean up as for Ctrl-C
     try:
-        module = importlib.import_module(f"bluegreen.steps.{args.step}")
+        module = importlib.import_module(f"bluegreen.steps.{args.step.replace('-', '_')}")
         result = module.run(ctx, args)
     except BluegreenError as exc:
         return _fail(ctx, exc.message, exc.exit_code)

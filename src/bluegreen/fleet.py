@@ -169,7 +169,7 @@ class Fleet:
                 if entry is None:
                     admin.send_inline(name, source, "warm")
                     loading.append(admin)
-                elif entry.get("temperature", "warm") != "warm" or entry.get("state") == "cold":
+                elif _needs_warming(entry):
                     admin.vcl_state(name, "warm")
                     done.append(f"warmed {name} on {admin.address}")
             failures = []
@@ -332,6 +332,14 @@ class Fleet:
                     admin.vcl_discard(name)
                     gone.append(f"discarded {name} on {admin.address}")
         return gone
+
+
+def _needs_warming(entry: dict) -> bool:
+    """A VCL about to be used or judged must be warm and stay warm: an `auto` VCL that is not
+    active cools down after vcl_cooldown (and stops probing) even while it still reads warm."""
+    if entry.get("status") == "active" or entry.get("labels") or entry.get("state") == "label":
+        return False
+    return entry.get("state") != "warm" or entry.get("temperature", "warm") != "warm"
 
 
 @contextmanager

@@ -20,7 +20,7 @@ def run(ctx, args) -> Result:
         for name, source in rendered.values():
             files.save_vcl(name, source)
         timer = Timer()
-        for action in fleet.prepare(dict(rendered.values())):
+        for action in fleet.prepare(dict(rendered.values()), config.vcl.compile_timeout_s):
             ctx.say(f"  {action}")
         ctx.say(f"vcl {stage.name}: both colors loaded warm on {len(stage.varnish)} instance(s) "
                 f"in {timer.seconds:.2f} s")
@@ -55,7 +55,8 @@ def _deploy_servers(ctx, config, stage, color, release):
     timer = Timer()
     skipped, jobs = [], []
     for server in servers:
-        answer = checks.get(server, config.checks.version_path, config.checks.timeout_s)
+        answer = checks.get(server, config.checks.version_path, config.checks.timeout_s,
+                            checks.host_header(config))
         if checks.release_of(answer) == release:
             skipped.append(deployer.Outcome(server, True, f"skipped (already on {release})"))
         else:
