@@ -10,6 +10,9 @@ import pytest
 import xmlschema
 
 from bluegreen import checks, local
+from bluegreen.config import Address
+from tests.conftest import make_site, stop_site
+from tests.test_label import LABEL, use_site_vcl
 
 HERE = Path(__file__).resolve().parent
 # CI lays shared/ beside the clone (a worktree sits one level deeper); a checkout may carry a copy
@@ -46,9 +49,10 @@ field = "products.*.stock"
 """
 
 
-def configure(site, requests=REQUESTS, expected: str | None = PRICE, extra: str = "") -> None:
+def configure(site, requests=REQUESTS, expected: str | None = PRICE, extra: str = "",
+              **overrides) -> None:
     (site.root / "requests.txt").write_text(requests)
-    text = site.write_config().read_text() + '\n[compare]\nrequests = "requests.txt"\n' + extra
+    text = site.write_config(**overrides).read_text() + '\n[compare]\nrequests = "requests.txt"\n' + extra
     if expected is not None:
         (site.root / "expected.toml").write_text(expected)
         text += 'expected = "expected.toml"\n'
@@ -157,6 +161,38 @@ class TestGate:
         assert compare(staged)[0].code == 1
         run = staged.ok("switch", "--stage", "test", "--force")
         assert "--force" in run.err and staged.state()["switch"]["forced"] is True
+
+
+@pytest.fixture
+def shared_varnish(workdir, capsys, monkeypatch):
+    """Three instances whose active VCL is another site's, routing Host shop to our label."""
+    site = make_site(workdir, capsys, monkeypatch, instances=3)
+    other = Address("127.0.0.1", local.free_port())
+    site.deploy_by_hand(other, "site-1", "other")
+    site.write_config(vcl=LABEL, checks='timeout_s = 2\nwait_s = 8\nhost = "shop"\n')
+    yield site, other
+    stop_site(site)
+
+
+class TestLabelMode:
+    """A Varnish shared with other sites: compare reaches the colors through the site's own VCL."""
+
+    def test_compare_through_a_site_vcl_on_three_instances(self, shared_varnish):
+        site, other = shared_varnish
+        site.release("1.0.0")
+        use_site_vcl(site, other, {"shop": "shop_test"})
+        for argv in (["passive"], ["deploy", "--version", "1.1.0"], ["verify"]):
+            site.ok(*argv, "--stage", "test")
+        label = {"vcl": LABEL, "checks": 'timeout_s = 2\nwait_s = 8\nhost = "shop"\n'}
+        configure(site, **label)
+        run, data = compare(site)
+        assert run.code == 1 and {f["field"] for f in data["failures"]} == {"stock",
+                                                                           "products.0.stock"}
+        configure(site, expected=PRICE + STOCK, **label)
+        run, data = compare(site)
+        assert run.code == 0, run.text
+        assert data["counts"]["requests"] == 5
+        assert site.served(headers={"Host": "shop"}) == ("blue", "1.0.0")
 
 
 class TestSafety:
