@@ -15,7 +15,7 @@ from bluegreen.release_probe import parse_release
 class Answer:
     status: int | None
     body: str = ""
-    headers: dict = field(default_factory=dict)  # lower-case names
+    headers: dict = field(default_factory=dict)
     error: str | None = None
     data: bytes = b""  # the raw body (up to the read limit)
     unreachable: bool = False  # the connection itself failed: nothing listens there
@@ -26,12 +26,24 @@ class Answer:
 
 
 def get(address: Address, path: str, timeout: float, headers: dict | None = None) -> Answer:
-    return request(address, "GET", path, timeout, headers)
+    conn = http.client.HTTPConnection(address.host, address.port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Connection": "close", **(headers or {})})
+        resp = conn.getresponse()
+        body = resp.read(65536).decode("utf-8", "replace")
+        return Answer(resp.status, body, {k.lower(): v for k, v in resp.getheaders()})
+    except TimeoutError:
+        return Answer(None, error=f"no answer within {timeout:g} s")
+    except (OSError, http.client.HTTPException) as exc:
+        return Answer(None, error=getattr(exc, "strerror", None) or exc.__class__.__name__)
+    finally:
+        conn.close()
 
 
 def request(address: Address, method: str, path: str, timeout: float, headers: dict | None = None,
             limit: int = 65536) -> Answer:
-    """One request on its own connection; a Host in `headers` replaces the address's own."""
+    """Any method, the raw body kept (up to `limit` bytes), and whether the connection itself
+    failed (compare). A Host in `headers` replaces the address's own."""
     conn = http.client.HTTPConnection(address.host, address.port, timeout=timeout)
     try:
         try:
