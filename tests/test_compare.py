@@ -318,4 +318,5 @@ class TestBadInput:
         staged.varnish.stop()
         run = staged.cli("compare", "--stage", "test")
         assert run.code == 3 and "127.0.0.1" in run.err, run.text
-        assert len(run.err.strip().splitlines()) == 1
+        assert [line for line in run.err.splitlines() if line.startswith("bluegreen:")] == \
+            [run.err.strip().splitlines()[-1]], "one error line, the last"

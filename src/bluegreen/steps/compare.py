@@ -39,23 +39,15 @@ def run(ctx, args) -> Result:
         ctx.say(f"compare {stage.name}: {why}, skipped")
         return Result(f"compare: {why}, skipped", {"stage": stage.name, "skipped": True,
                                                    "passed": None, "why": why})
-    requests = parse_requests(_read(settings.requests, "compare.requests"), str(settings.requests),
-                              settings.allow_unsafe, config.vcl.preview_header)
-    flag = getattr(args, "expected", None)
-    expected_path = Path(flag) if flag else settings.expected
-    changes = (parse_expected(_read(expected_path, "--expected" if flag else "compare.expected"),
-                              str(expected_path)) if expected_path else [])
+    requests, changes = _inputs(ctx, settings, getattr(args, "expected", None))
     fronts = preview.addresses(stage)
     if not fronts:
         raise ConfigError(f"stages.{stage.name}.front: compare needs the HTTP address of every "
                           "Varnish instance, e.g. front = [\"127.0.0.1:6081\"]")
     with ctx.fleet(stage) as fleet:
         guard_plan_holds(ctx, stage, plan, fleet.actives())
-    if requests.skipped:
-        ctx.say(f"compare: skipped {len(requests.skipped)} request(s) with unsafe methods "
-                f"({', '.join(str(r) for r in requests.skipped[:3])}"
-                f"{', ...' if len(requests.skipped) > 3 else ''}); set compare.allow_unsafe = true "
-                "to send them")
+    ctx.say(f"compare {stage.name}: {len(requests.send)} request(s) through {len(fronts)} Varnish "
+            f"front(s): live {live} twice, {color} {release} once")
     timer = Timer()
     token = preview.read_token(config)
     replay = Replay(fronts, lambda c: preview.headers(config, c, token), config.vcl.preview_header,
@@ -66,6 +58,22 @@ def run(ctx, args) -> Result:
     outcomes = [diff.compare(r, answers[r], changes, headers, ignore) for r in requests.send]
     verdict = diff.verdict(outcomes, changes, len(requests.skipped))
     return _finish(ctx, stage, files, plan, verdict, requests.skipped, timer.seconds)
+
+
+def _inputs(ctx, settings, flag: str | None):
+    """The requests to send and the declared changes, each file read and checked whole."""
+    requests = parse_requests(_read(settings.requests, "compare.requests"), str(settings.requests),
+                              settings.allow_unsafe, ctx.config.vcl.preview_header)
+    if requests.skipped:
+        shown = ", ".join(str(r) for r in requests.skipped[:3])
+        more = ", ..." if len(requests.skipped) > 3 else ""
+        ctx.say(f"compare: skipped {len(requests.skipped)} request(s) with unsafe methods ({shown}"
+                f"{more}); set compare.allow_unsafe = true to send them")
+    path = Path(flag) if flag else settings.expected
+    if path is None:
+        return requests, []
+    return requests, parse_expected(_read(path, "--expected" if flag else "compare.expected"),
+                                    str(path))
 
 
 def _read(path: Path, key: str) -> str:
