@@ -24,8 +24,7 @@ NOT_CONFIGURED = "compare: not configured ([compare] absent), skipped"
 def run(ctx, args) -> Result:
     config, settings = ctx.config, ctx.config.compare
     stage = config.stage(args.stage)
-    if settings is None:
-        ctx.say(NOT_CONFIGURED)
+    if settings is None:  # the answer on stdout says so; no progress line beside it
         return Result(NOT_CONFIGURED, {"stage": stage.name, "skipped": True, "passed": None,
                                        "why": "[compare] absent"})
     files = ctx.files(stage)
@@ -36,7 +35,6 @@ def run(ctx, args) -> Result:
                       "--version V' and 'verify' before 'compare'")
     if live is None:
         why = "first release: nothing is live to compare with"
-        ctx.say(f"compare {stage.name}: {why}, skipped")
         return Result(f"compare: {why}, skipped", {"stage": stage.name, "skipped": True,
                                                    "passed": None, "why": why})
     requests, changes = _inputs(ctx, settings, getattr(args, "expected", None))
