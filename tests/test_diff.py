@@ -287,6 +287,15 @@ class TestSwitchGate:
         diff.check_switch({**self.plan, "release": "1.2.0"}, "test", forced=False)
         diff.check_switch({**self.plan, "compare_failed": None}, "test", forced=False)
 
+    @settings(max_examples=100, deadline=None)
+    @given(st.dictionaries(st.sampled_from(["failures", "missing", "color", "release"]),
+                           st.none() | st.text(max_size=5) | st.lists(st.text(max_size=5))))
+    def test_any_recorded_failure_refuses_plainly(self, failed):
+        plan = {"passive": "green", "release": "1.1.0",
+                "compare_failed": {**failed, "color": "green", "release": "1.1.0"}}
+        with pytest.raises(Refused, match="compare failed for green 1.1.0"):
+            diff.check_switch(plan, "test", forced=False)
+
     def test_names_a_missing_change(self):
         plan = {**self.plan, "compare_failed": {"color": "green", "release": "1.1.0",
                                                 "failures": [], "missing": ["/a price"]}}

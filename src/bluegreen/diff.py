@@ -239,9 +239,13 @@ def check_switch(plan: dict, stage: str, forced: bool) -> None:
         return
     if (failed.get("color"), failed.get("release")) != (plan.get("passive"), plan.get("release")):
         return
-    first = (failed.get("failures") or [{}])[0]
+    failures, missing = failed.get("failures"), failed.get("missing")
+    first = failures[0] if isinstance(failures, list) and failures and \
+        isinstance(failures[0], dict) else {}
+    missing = [str(m) for m in missing[:3]] if isinstance(missing, list) else []
     what = (f"first: {first.get('request')} {first.get('field')}" if first.get("request")
-            else f"expected changes not seen: {', '.join(failed.get('missing', [])[:3])}")
+            else f"expected changes not seen: {', '.join(missing)}" if missing
+            else "see junit-compare.xml")
     raise Refused(f"compare failed for {failed['color']} {failed['release']} ({what}): fix the "
                   f"release or declare the change, then run 'compare --stage {stage}' again "
                   "(or --force, which is recorded); nothing live changed")
