@@ -275,6 +275,15 @@ class TestSmallerPoints:
         site.ok("rollback", "--stage", "test")
         assert site.served() == ("blue", "1.0.0"), site.varnish_errors()
 
+    def test_report_after_a_rollback_shows_no_old_checks(self, site):
+        site.release("1.0.0")
+        site.release("1.1.0")
+        report = (site.out / "test" / "report.html").read_text()
+        assert "Checks of green 1.1.0" in report
+        site.ok("rollback", "--stage", "test")
+        report = (site.out / "test" / "report.html").read_text()
+        assert "Checks of green" not in report, "the checks belong to a switch since undone"
+
     def test_verify_has_one_deadline(self, live_blue):
         site = live_blue
         site.write_config(checks='timeout_s = 1\nwait_s = 3\nhealth_path = "/slow?ms=5000"\n')

@@ -160,8 +160,10 @@ def _parse_toml(data: bytes, path: Path) -> dict:
 
     try:
         return tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {read.show(exc, 200)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is not usable TOML: its values are nested too deeply") from None
 
 
 def _cache_path(cache_dir, data: bytes) -> Path | None:
@@ -227,7 +229,7 @@ def parse_address(text: str, key: str) -> Address:
         raise ConfigError(f"{key}: should be a string 'host:port'")
     m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([A-Za-z0-9.-]+):(\d{1,5})", text)
     if not m:
-        raise ConfigError(f"{key}: '{text}' should be 'host:port' (IPv6 as '[::1]:port')")
+        raise ConfigError(f"{key}: '{read.show(text)}' should be 'host:port' (IPv6 as '[::1]:port')")
     host, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
     if not 0 < int(port) < 65536:
         raise ConfigError(f"{key}: port {port} should be between 1 and 65535")

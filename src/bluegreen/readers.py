@@ -18,9 +18,17 @@ PATH_RE = re.compile(r"/[!-~]*")
 DAY_S = 86400.0
 
 
+def show(value, limit: int = 60) -> str:
+    """A value as it may appear in a one-line message: control characters escaped, shortened."""
+    text = str(value)
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def only(raw: dict, where: str, allowed: set[str]) -> None:
     for key in raw:
         if key not in allowed:
+            key = show(key)
             path = f"{where}.{key}" if where else key
             raise ConfigError(f"{path}: unknown key; expected one of {', '.join(sorted(allowed))}")
 
@@ -100,10 +108,18 @@ def seconds(raw: dict, key: str, default, path: str, minimum: float = 0.001,
 def number(raw: dict, key: str, default, path: str, minimum: float, maximum: float,
            what: str = "a number") -> float:
     value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or not minimum <= value <= maximum:
+    if not finite(value) or not minimum <= value <= maximum:
         raise ConfigError(f"{path}: should be {what} from {minimum:g} to {maximum:g}")
     return float(value)
+
+
+def finite(value) -> bool:
+    """A number that is no bool, no inf or nan, and fits a float (10**400 does not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 1e300
+    return math.isfinite(value)
 
 
 def whole(raw: dict, key: str, default, path: str, minimum: int, maximum: int = 1_000_000) -> int:
@@ -137,6 +153,10 @@ def file_path(raw: dict, key: str, base_dir: Path, path: str, must_exist: bool =
     if key not in raw:
         return None
     found = resolve(base_dir, string(raw, key, None, path))
-    if must_exist and not found.is_file():
-        raise ConfigError(f"{path}: file {found} not found")
+    try:
+        exists = found.is_file()
+    except OSError as exc:
+        raise ConfigError(f"{path}: {show(found)} cannot be used as a file name ({exc.strerror})") from None
+    if must_exist and not exists:
+        raise ConfigError(f"{path}: file {show(found)} not found")
     return found

@@ -7,11 +7,11 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import math
 import re
 
 from bluegreen import __version__
 from bluegreen.errors import DependencyError, Refused, UsageError
+from bluegreen.readers import finite, show
 
 SCHEMA = 1
 COLORS = ("blue", "green")
@@ -26,7 +26,7 @@ class Malformed(Exception):
     """One fault in a record: where (a dotted path) and what was expected."""
 
     def __init__(self, where: str, expected: str, found):
-        super().__init__(f"'{where}' is {_show(found)}, expected {expected}")
+        super().__init__(f"'{show(where)}' is {_show(found)}, expected {expected}")
 
 
 def stamp(record: dict) -> dict:
@@ -39,7 +39,7 @@ def check_writer(data: dict, source: str) -> None:
     written = data.get(WRITER_KEY)
     if written is None:
         return
-    if not isinstance(written, str) or not re.fullmatch(r"\d+(\.\d+)*\S*", written):
+    if not isinstance(written, str) or not re.fullmatch(r"\d{1,9}(\.\d{1,9}){0,3}[!-~]{0,64}", written):
         raise Malformed(WRITER_KEY, "a version string", written)
     if _major(written) > _major(__version__):
         raise UsageError(f"{source} was written by bluegreen {written}, a newer major version than "
@@ -222,7 +222,7 @@ def _number(data: dict, key: str, where: str) -> None:
     value = data.get(key)
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not finite(value):
         raise Malformed(where, "a finite number", value)
 
 
@@ -239,8 +239,9 @@ def _flag(data: dict, key: str, where: str) -> None:
 
 
 def _show(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 60:
+        return "a number too large to show"
+    return show(repr(value))
 
 
 def _major(version: str) -> int:

@@ -67,8 +67,8 @@ class StageFiles:
         except FileNotFoundError:
             raise Refused(f"no plan for stage {self.stage} in {self.dir}: run "
                           f"'passive --stage {self.stage}' before '{required_by}'") from None
-        except (OSError, ValueError) as exc:
-            raise Refused(f"{self.plan_path} is unreadable ({exc}): run "
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+            raise Refused(f"{self.plan_path} is unreadable ({_first_line(exc)}): run "
                           f"'passive --stage {self.stage}' again") from None
         return validate_plan(plan, str(self.plan_path), self.app or plan_app(plan), self.stage)
 
@@ -82,9 +82,11 @@ class StageFiles:
             return None
         except OSError as exc:
             raise DependencyError(f"cannot read {self.state_path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise DependencyError(f"{self.state_path} is not UTF-8 JSON: fix or remove it") from None
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to be state
             raise DependencyError(f"{self.state_path} is not JSON: fix or remove it") from None
         return validate_state(data, str(self.state_path), app, self.stage)
 
@@ -100,6 +102,11 @@ class StageFiles:
             return self.vcl_path(name).read_text(encoding="utf-8")
         except OSError:
             return None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc) or exc.__class__.__name__
+    return text.splitlines()[0] if text.strip() else exc.__class__.__name__
 
 
 def plan_app(plan) -> str | None:

@@ -269,7 +269,7 @@ def named(name: str) -> str:
 def _parse_json(body: str, address, line: str) -> list:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise VarnishError(f"Varnish at {address} answered '{line}' with text that is "
                            f"not JSON: {body[:80]!r}") from None
     if not isinstance(data, list):
@@ -313,7 +313,7 @@ def _plain_backends(body: str) -> dict[str, str]:
 
 
 def _version(banner: str) -> tuple[int, ...] | None:
-    m = re.search(r"varnish-(?:plus-)?(\d+)\.(\d+)\.(\d+)", banner)
+    m = re.search(r"varnish-(?:plus-)?(\d{1,6})\.(\d{1,6})\.(\d{1,6})\b", banner)
     return tuple(int(g) for g in m.groups()) if m else None
 
 

@@ -26,7 +26,12 @@ def roll_back(ctx, stage, reason: str) -> Result:
     target_info = (state.get("colors") or {}).get(target or "", {})
     with ctx.fleet(stage) as fleet:
         lives = fleet.lives()
-        served = varnish_live(stage.name, instance_colors(config.app, stage.name, lives))
+        colors = instance_colors(config.app, stage.name, lives)
+        if target and set(colors.values()) == {live, target}:
+            ctx.say(f"{stage.name}: a rollback to {target} stopped halfway; finishing it")
+            served = live
+        else:
+            served = varnish_live(stage.name, colors)
         if last.get("action") == "rollback" and served == live:
             ctx.say(f"{stage.name}: already rolled back to {live}; nothing to do "
                     "(release again to go forward)")

@@ -129,6 +129,9 @@ def _through_varnish(config, front, color, release, token, deadline) -> Check:
                   f"{served_by or 'unknown color'}")
         if served_by and served_by != color:
             detail += " (is this host in vcl.preview_from?)"
+        elif not served_by:
+            detail += (" (Varnish shows the color only to trusted preview clients: check "
+                       "vcl.preview_from, the preview listener and the token)")
         return seen == release and served_by == color, detail
 
     ok, detail, took = deadline.poll(attempt)
