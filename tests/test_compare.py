@@ -227,6 +227,19 @@ class TestSafety:
         hit = checks.get(front, "/api/products/1", 5, {"X-Bluegreen-Pass": "1"})
         assert len(hit.headers["x-varnish"].split()) == 2
 
+    def test_with_a_preview_token_which_never_shows(self, site):
+        token = "s3cr3t-preview-token-0123456789"
+        path = site.root / "preview.token"
+        path.write_text(token + "\n")
+        path.chmod(0o644)
+        vcl = f'preview_token_file = "{path}"\n'
+        site.write_config(vcl=vcl)
+        stage_next(site)
+        configure(site, expected=PRICE + STOCK, vcl=vcl)
+        run, data = compare(site)
+        assert run.code == 0 and data["counts"]["requests"] == 5, run.text
+        assert token not in site.outputs_text() + run.text
+
     def test_no_secret_in_outputs(self, staged):
         configure(staged)
         compare(staged)
