@@ -64,9 +64,10 @@ def page(req: Request) -> Answer:
 
 def routes() -> dict:
     """{path: route}; any other path is a page."""
-    from bluegreen.sampleapp import shopapi
+    from bluegreen.sampleapp import people, shopapi
 
-    return {"/health": health, "/version": version, "/slow": slow, **shopapi.routes()}
+    return {"/health": health, "/version": version, "/slow": slow, "/people": people.people,
+            **shopapi.routes()}
 
 
 def make_handler(color: str, release: str, log=None):
@@ -90,6 +91,10 @@ def make_handler(color: str, release: str, log=None):
 
         def do_HEAD(self):  # noqa: N802
             self.serve("HEAD")
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))  # keep-alive stays in step
+            self.serve("POST")
 
         def serve(self, method: str):
             url = urlsplit(self.path)
