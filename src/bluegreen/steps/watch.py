@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from bluegreen import verdict
+from bluegreen import lifecycle, verdict
 from bluegreen.context import Result
 from bluegreen.errors import BluegreenError, Drift, MetricsError, Refused
 from bluegreen.plan import instance_colors, varnish_live
@@ -40,7 +40,7 @@ def _watch(ctx, stage, files, state, source) -> Result:
     settings = ctx.config.watch
     rules = verdict.Rules(settings.max_error_rate, settings.min_requests, settings.on_inconclusive)
     live, previous = state["live"], state.get("previous")
-    readiness = ((state.get("colors") or {}).get(previous or "") or {}).get("readiness")
+    readiness = lifecycle.readiness(state, previous)  # a record older than readiness: hot
     record = _new_record(state, settings, source, live, previous)
     planned = verdict.intervals(settings.seconds, settings.interval_s)
     ctx.say(f"watch {stage.name}: {live} {record['release']} for {settings.seconds:g} s in {planned} "
