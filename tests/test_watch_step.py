@@ -78,6 +78,15 @@ class TestSourceFails:
         data = json.loads(run.out)  # --json: what it found, with the error
         assert data["ok"] is False and data["exit"] == 3 and "cannot reach" in data["error"]
 
+    def test_prometheus_unreachable_rolls_back_when_configured(self, site):
+        configure(site, "prometheus", None, on_source_error="rollback")
+        go_live(site, "2.0")
+        run = watch(site)
+        assert run.code == 3 and "cannot reach Prometheus" in run.err
+        assert "rolled back to blue (watch.on_source_error)" in run.err
+        assert site.served() == ("blue", "1.0") and site.state()["live"] == "blue"
+        assert site.state()["history"][-1]["reason"] == "watch"
+
     def test_prometheus_rejects_a_query(self, site, prometheus):
         configure(site, "prometheus", prometheus, errors_query="sum(rate(")
         go_live(site, "2.0")

@@ -17,7 +17,7 @@ INCONCLUSIVE = ("pass", "fail", "rollback")
 WATCH_LOG_PLACEHOLDERS = {"host", "port", "instance", "name", "format"}
 WATCH_KEYS = {"seconds", "interval_s", "max_error_rate", "min_requests", "on_inconclusive", "source",
               "prometheus", "requests_query", "errors_query", "baseline_s", "log_command",
-              "log_names", "timeout_s"}
+              "log_names", "timeout_s", "on_source_error"}
 WATCH_SOURCES = ("prometheus", "varnish")
 
 
@@ -33,7 +33,7 @@ class CompareConfig(Record):
 class WatchConfig(Record):
     __slots__ = ("seconds", "interval_s", "max_error_rate", "min_requests", "on_inconclusive",
                  "source", "prometheus", "requests_query", "errors_query", "baseline_s",
-                 "log_command", "log_names", "timeout_s")
+                 "log_command", "log_names", "timeout_s", "on_source_error")
 
 
 class RetireConfig(Record):
@@ -96,6 +96,8 @@ def watch(raw: dict) -> WatchConfig | None:
         max_error_rate=read.number(raw, "max_error_rate", 0.02, "watch.max_error_rate", 0.0, 1.0,
                                    "a share"),
         min_requests=read.whole(raw, "min_requests", 50, "watch.min_requests", minimum=0),
+        on_source_error=read.choice(raw, "on_source_error", "stop", "watch.on_source_error",
+                                    ("stop", "rollback")),
         on_inconclusive=read.choice(raw, "on_inconclusive", "pass", "watch.on_inconclusive",
                                     INCONCLUSIVE),
         source=source, prometheus=prometheus,

@@ -55,6 +55,12 @@ def _watch(ctx, stage, files, state, source) -> Result:
     except MetricsError as exc:
         error = exc
         record.update(verdict="error", why=exc.message, exit=exc.exit_code)
+        if ctx.config.watch.on_source_error == "rollback":  # blind after a switch: go back, exit 3
+            error = _roll_back(ctx, stage, files, state, record, previous, readiness) or exc
+            if (record.get("rollback") or {}).get("done"):
+                error = MetricsError(exc.message.replace("; nothing was rolled back", "")
+                                     + f"; rolled back to {previous} (watch.on_source_error)")
+                record["why"] = error.message
     else:
         result = verdict.outcome(record["intervals"], rules)
         record.update(verdict=result["verdict"], why=result["why"], exit=result["exit"])
