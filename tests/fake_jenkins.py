@@ -29,12 +29,14 @@ Two faces, on one loopback HTTP server:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import mimetypes
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -118,6 +120,16 @@ class FakeJenkins:
             (self.artifacts / str(number)).mkdir(parents=True, exist_ok=True)
             self.cond.notify_all()
             return number
+
+    def archive(self, number: int, files: dict[str, str]) -> None:
+        """What archiveArtifacts of build #number copies to the controller, for tests without a build."""
+        for path, text in files.items():
+            target = self.artifacts / str(number) / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+
+    def finish(self, number: int, result: str = "SUCCESS") -> None:
+        self.service("/harness/build/finish", {"build": number, "result": result})
 
     def wait(self, condition, deadline_s: float, what: str):
         """Wait until condition() (called under the controller's lock) is truthy."""
@@ -470,6 +482,7 @@ class Pipeline:
         self.agent_env, self.credentials, self.env = agent_env, credentials, env or {}
         self.running: list[Running] = []
         self.time_scale = 1.0
+        self.script_splitting = True  # off in the plugin by default; the shared Jenkinsfile runs either way
 
     def start(self, jenkinsfile: Path | None = None, env: dict | None = None, **params) -> Running:
         number = self.jenkins.new_build(params)
@@ -484,15 +497,13 @@ class Pipeline:
                 "jenkins": self.jenkins.url, "build": number, "params": params, "env": merged,
                 "agentEnv": self.agent_env, "credentials": self.credentials, "scm": str(self.scm),
                 "root": str(root), "artifacts": str(self.jenkins.artifacts), "log": str(log),
-                "timeScale": self.time_scale}
+                "timeScale": self.time_scale, "scriptSplitting": self.script_splitting}
         spec_path = root / f"spec-{number}.json"
         spec_path.write_text(json.dumps(spec))
-        groovy = shutil.which("groovy")
-        assert groovy, "Debian's groovy is needed for the pipeline tests: ./dev setup installs it"
         with open(log.with_suffix(".stderr"), "wb") as stderr:
-            proc = subprocess.Popen([groovy, "-cp", str(GROOVY), str(GROOVY / "harness.groovy"),
-                                     str(spec_path)], stdout=subprocess.DEVNULL, stderr=stderr,
-                                    start_new_session=True)
+            proc = subprocess.Popen([_tool("groovy"), "-cp", str(compiled_harness()),
+                                     str(GROOVY / "harness.groovy"), str(spec_path)],
+                                    stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
         build = Running(number, proc, log)
         self.running.append(build)
         return build
@@ -510,6 +521,28 @@ class Pipeline:
                 except subprocess.TimeoutExpired:
                     os.killpg(build.proc.pid, signal.SIGKILL)
                     build.proc.wait(5)
+
+
+def compiled_harness() -> Path:
+    """tests/groovy's classes compiled once (by content) instead of by every build's JVM."""
+    sources = sorted(p for p in GROOVY.glob("*.groovy") if p.name != "harness.groovy")
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    target = Path(tempfile.gettempdir()) / f"bluegreen-harness-{digest}"
+    if not target.exists():
+        building = Path(tempfile.mkdtemp(prefix="bluegreen-harness-"))
+        subprocess.run([_tool("groovyc"), "-d", str(building), *map(str, sources)], check=True,
+                       capture_output=True, timeout=300)
+        try:
+            building.rename(target)
+        except OSError:  # another test process compiled it meanwhile
+            shutil.rmtree(building, ignore_errors=True)
+    return target
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    assert found, f"Debian's groovy ({name}) is needed for the pipeline tests: ./dev setup installs it"
+    return found
 
 
 def _tail(path: Path, size: int = 4000) -> str:
