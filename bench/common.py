@@ -57,7 +57,7 @@ class Bench:
             self.out = self.root / "out"
             self.config.write_text(CONFIG.format(
                 app=self.app, stage=self.stage, secret=self.secret, python=sys.executable,
-                deploy=ROOT / "examples" / "sampleapp" / "deploy.py",
+                deploy=ROOT / "src" / "bluegreen" / "sampleapp" / "deploy.py",
                 varnish=", ".join(f'"{v.admin}"' for v in self.varnishes),
                 front=", ".join(f'"{v.http}"' for v in self.varnishes),
                 blue=local.free_port(), green=local.free_port()))
@@ -84,8 +84,11 @@ class Bench:
 
         return json.loads((self.out / self.stage / "plan.json").read_text())
 
-    def fleet(self) -> Fleet:
-        return Fleet(tuple(v.admin for v in self.varnishes), self.secret.read_bytes())
+    def fleet(self, label: str | None = None) -> Fleet:
+        from bluegreen.fleet import ActiveVcl, Label
+
+        return Fleet(tuple(v.admin for v in self.varnishes), self.secret.read_bytes(),
+                     target=Label(label) if label else ActiveVcl())
 
     def use_everywhere(self, name: str) -> None:
         with self.fleet() as fleet:

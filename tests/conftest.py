@@ -16,7 +16,7 @@ from bluegreen.cli import main
 from bluegreen.config import Address
 
 ROOT = Path(__file__).resolve().parents[1]
-DEPLOY = ROOT / "examples" / "sampleapp" / "deploy.py"
+DEPLOY = ROOT / "src" / "bluegreen" / "sampleapp" / "deploy.py"
 
 
 @dataclass
@@ -59,7 +59,9 @@ class Site:
     def secret(self) -> str:
         return self.varnish.secret_path.read_text()
 
-    def write_config(self, **overrides) -> Path:
+    def write_config(self, path: Path | None = None, **overrides) -> Path:
+        """The stage 'test' of app 'shop' (or `app=`, `stage=` ... overrides) into the config file."""
+        path = path or self.config
         parts = {
             "app": '"shop"', "secret_file": f'"{self.varnish.secret_path}"',
             "vcl": "", "checks": "timeout_s = 2\nwait_s = 8\n",
@@ -74,8 +76,8 @@ class Site:
         text = (f"app = {parts['app']}\nsecret_file = {parts['secret_file']}\n\n"
                 f"[vcl]\n{parts['vcl']}\n[checks]\n{parts['checks']}\n"
                 f"[deploy]\n{parts['deploy']}\n[stages.test]\n{parts['stage']}")
-        self.config.write_text(text.replace("'", '"'))
-        return self.config
+        path.write_text(text.replace("'", '"'))
+        return path
 
     def cli(self, *argv: str, config: Path | None = None, out: Path | None = None) -> Run:
         self.capsys.readouterr()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import socket
 import threading
 
 
 class FakeAdmin:
-    """Speaks the CLI protocol without auth; answers vcl.list from `vcls`; misbehaves on `on`."""
+    """Speaks the CLI protocol (any secret passes); answers vcl.list from `loaded`; misbehaves on `on`."""
 
     def __init__(self, active: str, loaded: list[str], on: str = "vcl.use", mode: str = "garbage",
-                 before_answer=None):
+                 before_answer=None, auth: bool = True, banner: str = "varnish-7.1.1 revision 0",
+                 backends: dict[str, str] | None = None):
         self.active, self.loaded, self.on, self.mode = active, loaded, on, mode
+        self.auth, self.banner = auth, banner
+        self.backends = backends or {}  # {"vcl.blue_x": "healthy"|"sick"}, answered as the banner's version
         self.before_answer = before_answer or (lambda: None)
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -44,7 +48,10 @@ class FakeAdmin:
         conn.sendall(f"{status:03d} {len(data):<8d}\n".encode() + data + b"\n")
 
     def _session(self, conn):
-        self._reply(conn, 200, "fake varnish")
+        if self.auth:
+            self._reply(conn, 107, "a" * 32 + "\n\nAuthentication required.\n")
+        else:
+            self._reply(conn, 200, "fake varnish that asks for no secret")
         buf = b""
         try:
             while True:
@@ -60,6 +67,8 @@ class FakeAdmin:
 
     def _handle(self, conn, line: str):
         self.commands.append(line)
+        if line.startswith("auth "):
+            return self._reply(conn, 200, f"-----\nVarnish Cache CLI 1.0\n-----\n{self.banner}\n")
         if line.startswith(self.on):
             self.before_answer()
             if self.mode == "garbage":
@@ -71,8 +80,26 @@ class FakeAdmin:
             entries = [{"status": "active" if n == self.active else "available", "state": "auto",
                         "temperature": "warm", "busy": 0, "name": n} for n in self.loaded]
             self._reply(conn, 200, json.dumps([2, ["vcl.list", "-j"], 0, *entries]))
+        elif line.startswith("backend.list"):
+            self._backend_list(conn, line.split()[1:])
         elif line.startswith("vcl.use"):
             self.active = line.split()[1]
             self._reply(conn, 200, "")
         else:
             self._reply(conn, 200, "")
+
+    def _backend_list(self, conn, args: list[str]):
+        """backend.list as Varnish 6.0 (no -j: 106), 6.1 (probe_message a string) or 7 answers it."""
+        pattern = next((a for a in args if not a.startswith("-")), "*")
+        found = {n: h for n, h in self.backends.items() if fnmatch.fnmatchcase(n, pattern)}
+        if "-j" in args:
+            if "varnish-6.0." in self.banner:
+                return self._reply(conn, 106, "Invalid flag j")
+            as_61 = "varnish-6.1." in self.banner
+            body = {n: {"type": "backend", "admin_health": "probe",
+                        "probe_message": f"3/3 {h}" if as_61 else [3, 3, h]} for n, h in found.items()}
+            return self._reply(conn, 200, json.dumps([3, ["backend.list", "-j"], 0, body]))
+        rows = ["Backend name                   Admin      Probe                Last updated"]
+        rows += [f"{n:<30} probe      {h.capitalize()} 3/3          Sun, 29 Nov 2026 10:00:00 GMT"
+                 for n, h in found.items()]
+        self._reply(conn, 200, "\n".join(rows))

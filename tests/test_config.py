@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ class TestExample:
         cfg = config.load(root / "examples" / "bluegreen.toml")
         assert set(cfg.stages) == {"test", "prod"}
         assert len(cfg.stage("prod").varnish) == 2
-        assert (cfg.base_dir / cfg.deploy.command[0]).resolve().is_file()
+        assert cfg.deploy.command[:3] == ("python3", "-m", "bluegreen.sampleapp.deploy")
 
 
 class TestCache:
@@ -84,3 +85,99 @@ class TestCache:
         with pytest.raises(ConfigError, match="app: should start with a letter"):
             config.load(path, tmp_path / "out")
         assert not (tmp_path / "out" / ".config-cache").exists()
+
+
+def load_text(tmp_path, text: str):
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(text)
+    return config.load(path)
+
+
+def with_keys(table: str, lines: str, app: str = '"shop"') -> str:
+    """MINIMAL with `lines` in [table] (the top level for ""), and another app value."""
+    body = MINIMAL.replace('app = "shop"\n', "")
+    if table == "deploy":
+        return f"app = {app}\n" + body.replace("[deploy]\n", f"[deploy]\n{lines}\n")
+    if not table:
+        return f"app = {app}\n{lines}\n" + body
+    return f"app = {app}\n[{table}]\n{lines}\n" + body
+
+
+class TestHostileValues:
+    """Values that parse as TOML but would break a step later are refused up front (exit 2)."""
+
+    @pytest.mark.parametrize("table, line, message", [
+        ("checks", "wait_s = inf", "checks.wait_s: should be a number of seconds from 0 to 3600"),
+        ("checks", "wait_s = nan", "checks.wait_s: should be a number of seconds"),
+        ("checks", "timeout_s = 1e300", "checks.timeout_s: should be a number of seconds"),
+        ("deploy", "timeout_s = -inf", "deploy.timeout_s: should be a number of seconds"),
+        ("vcl", "keep = 100000", "vcl.keep: should be a whole number from 1 to 100"),
+        ("vcl", "compile_timeout_s = inf", "vcl.compile_timeout_s: should be a number of seconds"),
+    ])
+    def test_numbers_are_finite_and_bounded(self, tmp_path, table, line, message):
+        with pytest.raises(ConfigError, match=message):
+            load_text(tmp_path, with_keys(table, line))
+
+    @pytest.mark.parametrize("table, line, message", [
+        ("", "", "app: should start with a letter"),
+        ("vcl", 'preview_header = "X-Bluegreen-Color\\n"', "vcl.preview_header:"),
+        ("checks", 'health_path = "/health\\n"', "checks.health_path:"),
+        ("checks", 'version_path = "/version\\r"', "checks.version_path:"),
+        ("checks", 'host = "shop.example.com\\n"', "checks.host:"),
+    ])
+    def test_a_trailing_newline_is_refused(self, tmp_path, table, line, message):
+        app = '"shop\\n"' if not line else '"shop"'
+        with pytest.raises(ConfigError, match=message):
+            load_text(tmp_path, with_keys(table, line, app=app))
+
+    def test_a_stage_name_with_a_newline_is_refused(self, tmp_path):
+        with pytest.raises(ConfigError, match="a stage name should start with a letter"):
+            load_text(tmp_path, MINIMAL + '[stages."prod\\n"]\nvarnish = ["a:1"]\nblue = ["b:1"]\n'
+                                          'green = ["c:1"]\n')
+
+    @pytest.mark.parametrize("entry, message", [
+        ("10.1.2.3/8", "no host bits set"), ("0.0.0.0/0", "would trust every client"),
+        ("::/0", "would trust every client"), ("10.0.0.0/33", "is not an IP address or CIDR"),
+        ("example.com", "is not an IP address"),
+    ])
+    def test_preview_from_is_strict(self, tmp_path, entry, message):
+        with pytest.raises(ConfigError, match=f"vcl.preview_from: '{re.escape(entry)}' .*{message}"):
+            load_text(tmp_path, with_keys("vcl", f'preview_from = ["{entry}"]'))
+
+    def test_probe_timeout_must_stay_under_its_interval(self, tmp_path):
+        with pytest.raises(ConfigError, match="vcl.probe.timeout_s: 2 should be less than interval_s"):
+            load_text(tmp_path, with_keys("vcl.probe", "interval_s = 1\ntimeout_s = 2"))
+
+
+class TestNewKeys:
+    """Label mode, per-instance secrets and the optional sections."""
+
+    def test_defaults_of_the_new_keys(self, tmp_path):
+        cfg = load_text(tmp_path, MINIMAL)
+        assert cfg.vcl.mode == "vcl" and cfg.stage("prod").label == "shop_prod"
+        assert cfg.vcl.probe.timeout_s < cfg.vcl.probe.interval_s
+        assert cfg.schema is None and cfg.compare is None and cfg.watch is None and cfg.retire is None
+        assert len(cfg.stage("prod").secret_files) == 2
+
+    def test_one_label_for_two_stages_on_one_varnish_is_refused(self, tmp_path):
+        text = (with_keys("vcl", 'mode = "label"\nlabel = "shop"')
+                + '[stages.test]\nvarnish = ["127.0.0.1:6082"]\nblue = ["10.0.0.3:8080"]\n'
+                  'green = ["10.0.0.4:8080"]\n')
+        with pytest.raises(ConfigError, match="label 'shop' is also the label of stage prod"):
+            load_text(tmp_path, text)
+
+    def test_secret_files_pair_with_varnish(self, tmp_path):
+        with pytest.raises(ConfigError, match="stages.prod.secret_files: should list one -S file"):
+            load_text(tmp_path, MINIMAL + 'secret_files = ["/a"]\n')
+        cfg = load_text(tmp_path, MINIMAL + 'secret_files = ["/a", "b"]\n')
+        assert cfg.stage("prod").secret_files == (Path("/a"), tmp_path / "b")
+
+    def test_sections(self, tmp_path):
+        cfg = load_text(tmp_path, with_keys("", '[schema]\nexpand = ["./m", "expand", "{version}"]\n'
+                                            '[watch]\nprometheus = "http://127.0.0.1:9090"\n'
+                                            '[retire]\nafter_s = 60\n[compare]\nrequests = "r.txt"'))
+        assert cfg.schema.expand == ("./m", "expand", "{version}") and cfg.schema.contract == ()
+        assert cfg.watch.source == "prometheus" and cfg.watch.interval_s == 10
+        assert cfg.retire.after_s == 60 and cfg.compare.requests == tmp_path / "r.txt"
+        with pytest.raises(ConfigError, match="watch.on_inconclusive: should be one of"):
+            load_text(tmp_path, with_keys("watch", 'on_inconclusive = "maybe"'))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -10,14 +11,26 @@ import xmlschema
 from bluegreen import junit
 from bluegreen.junit import Check
 
-XSD = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "junit-10.xsd"
-if not XSD.exists():  # CI lays shared/ beside the clone; a checkout elsewhere may carry a copy
-    XSD = Path(__file__).resolve().parent / "schemas" / "junit-10.xsd"
+XSD = Path(__file__).resolve().parent / "schemas" / "junit-10.xsd"  # source and licence: schemas/README.md
+XSD_SHA256 = "a1a816f58d1bf95ebabf371994df0b9246dee66ea9572fbec4f9296f1b2c0ff6"
 
 
 @pytest.fixture(scope="module")
 def schema():
     return xmlschema.XMLSchema(str(XSD))
+
+
+class TestSchemaCopy:
+    """The schema is the xUnit plugin's file, unchanged, and carried inside the repository."""
+
+    def test_the_copy_is_unchanged(self):
+        assert hashlib.sha256(XSD.read_bytes()).hexdigest() == XSD_SHA256
+
+    def test_no_test_reaches_outside_the_repository(self):
+        needles = [".." + "/shared", '"shared" / ' + '"schemas"', "parents" + "[2]"]
+        tests = Path(__file__).resolve().parent
+        outside = [p.name for p in tests.rglob("*.py") if any(n in p.read_text() for n in needles)]
+        assert outside == []
 
 
 class TestSchema:

@@ -38,8 +38,8 @@ class TestAfterSwitch:
         state = after_switch({"live": "blue", "previous": None, "colors": {"blue": {"release": "1.4"}},
                               "history": []}, "shop", "prod", **kw)
         assert (state["live"], state["previous"]) == ("green", "blue")
-        assert state["colors"]["green"] == {"vcl": "g", "release": "1.5.0"}
-        assert state["colors"]["blue"] == {"release": "1.4", "vcl": "b"}
+        assert state["colors"]["green"] == {"vcl": "g", "release": "1.5.0", "readiness": "live"}
+        assert state["colors"]["blue"] == {"release": "1.4", "vcl": "b", "readiness": "hot"}
         assert state["switch"]["window_ms"] == 0.4 and state["build"]["number"] == 7
         again = after_switch(state, "shop", "prod", **kw)
         assert len(again["history"]) == 1

@@ -142,7 +142,8 @@ class TestServing:
         assert site.served() == ("blue", "1.0.0")
 
     def test_preview_header_from_outside_preview_from_reaches_the_live_color(self, site):
-        site.write_config(vcl='preview_from = ["127.0.0.2"]\n')
+        # reveal_color: the color is shown to this host, outside preview_from, so verify can say so
+        site.write_config(vcl='preview_from = ["127.0.0.2"]\nreveal_color = true\n')
         site.ok("passive", "--stage", "test")
         site.ok("deploy", "--stage", "test", "--version", "1.0.0")
         site.ok("verify", "--stage", "test")  # first release: the preview check is skipped
@@ -159,7 +160,7 @@ def _busy(site) -> bool:
     with site.varnish.connect() as admin:
         body = admin.call("backend.list -j").body
     # a request in flight holds a connection to a blue backend; the stats say so via busy VCL
-    return "blue_0" in body and _in_flight(site)
+    return ".blue_" in body and _in_flight(site)
 
 
 def _in_flight(site) -> bool:

@@ -295,3 +295,46 @@ class TestSmokeAndStatus:
         run = site.cli("status")
         assert run.code == 3
         assert "is not reachable" in run.out
+
+
+class TestReplays:
+    """A restarted or replayed build does not deploy what is already live as a new release."""
+
+    def test_deploy_of_the_live_release_is_refused(self, live_blue):
+        site = live_blue
+        site.ok("passive", "--stage", "test")
+        before = site.actives()
+        run = site.cli("deploy", "--stage", "test", "--version", "1.0.0")
+        assert run.code == 1
+        assert "1.0.0 is already live on blue in stage test" in run.err and "rollback" in run.err
+        assert_unchanged(site, before, run)
+        assert site.served() == ("blue", "1.0.0")
+
+
+class TestDeployTimeout:
+    """A deploy command that hangs is stopped with everything it started."""
+
+    def test_timeout_kills_the_command_and_its_children(self, live_blue):
+        site = live_blue
+        hang = site.root / "hang.py"
+        marker = site.root / "grandchild.pid"
+        hang.write_text("import subprocess, sys, time\n"
+                        "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+                        f"open({str(marker)!r}, 'w').write(str(c.pid))\ntime.sleep(120)\n")
+        site.write_config(deploy=f'command = ["{sys.executable}", "{hang}"]\ntimeout_s = 2\n')
+        site.ok("passive", "--stage", "test")
+        before = site.actives()
+        run = site.cli("deploy", "--stage", "test", "--version", "1.1.0")
+        assert run.code == 3
+        assert "timed out after 2 s (its process group was killed)" in run.err
+        assert_unchanged(site, before, run)
+        pid = int(marker.read_text())
+        local.wait_for(lambda: not _alive(pid), 5, "the deploy command's child to be gone")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False

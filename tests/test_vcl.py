@@ -1,35 +1,86 @@
-"""VCL names and rendering."""
+"""VCL names, rendering, and the rendered VCL in a real varnishd (behaviour: tests/test_vtc.py)."""
 
 from __future__ import annotations
 
-from bluegreen import config, vcl
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from bluegreen import checks, config, local, names, vcl
+from bluegreen.config import Address
+from bluegreen.errors import ConfigError
 
 
-def _cfg(tmp_path, extra=""):
+def _cfg(tmp_path, extra="", checks_part="", servers=None):
+    servers = servers or 'blue = ["127.0.0.1:1", "127.0.0.1:2"]\ngreen = ["127.0.0.1:3"]\n'
     path = tmp_path / "bluegreen.toml"
-    path.write_text('app = "shop"\n' + extra + '[deploy]\ncommand = ["x"]\n[stages.prod]\n'
-                    'varnish = ["127.0.0.1:6082"]\nblue = ["127.0.0.1:1", "127.0.0.1:2"]\n'
-                    'green = ["127.0.0.1:3"]\n')
+    path.write_text('app = "shop"\n' + extra + f'[checks]\n{checks_part}[deploy]\ncommand = ["x"]\n'
+                    '[stages.prod]\nvarnish = ["127.0.0.1:6082"]\n' + servers)
     return config.load(path)
 
 
+def _blue(cfg):
+    return vcl.render(cfg, cfg.stage("prod"), "blue")
+
+
+def _backends(source):
+    """{name: body} of every backend in a VCL source."""
+    return dict(re.findall(r"^backend (\S+) \{\n(.*?)^\}", source, re.M | re.S))
+
+
 class TestNames:
-    """Names carry app, stage, color and a content hash."""
+    """Names carry app, stage, color and a content hash, and never read as another app's."""
 
     def test_same_content_same_name(self):
-        assert vcl.vcl_name("shop", "prod", "blue", "x") == vcl.vcl_name("shop", "prod", "blue", "x")
-        assert vcl.vcl_name("shop", "prod", "blue", "x") != vcl.vcl_name("shop", "prod", "blue", "y")
+        assert names.vcl_name("shop", "prod", "blue", "x") == names.vcl_name("shop", "prod", "blue", "x")
+        assert names.vcl_name("shop", "prod", "blue", "x") != names.vcl_name("shop", "prod", "blue", "y")
 
     def test_color_of_knows_only_our_names(self):
-        name = vcl.vcl_name("shop", "prod", "green", "x")
-        assert vcl.color_of("shop", "prod", name) == "green"
-        assert vcl.color_of("shop", "test", name) is None
-        assert vcl.color_of("shop", "prod", "boot") is None
-        assert vcl.color_of("shop", "prod", None) is None
+        name = names.vcl_name("shop", "prod", "green", "x")
+        assert names.color_of("shop", "prod", name) == "green"
+        assert names.color_of("shop", "test", name) is None
+        assert names.color_of("shop", "prod", "boot") is None
+        assert names.color_of("shop", "prod", None) is None
+
+    def test_underscores_in_app_and_stage_do_not_collide(self):
+        mine = names.vcl_name("shop", "eu_prod", "blue", "x")
+        theirs = names.vcl_name("shop_eu", "prod", "blue", "x")
+        assert mine != theirs
+        assert names.color_of("shop_eu", "prod", mine) is None
+        assert names.discardable_color("shop_eu", "prod", mine) is None
+        assert names.discardable_color("shop", "eu_prod", mine) == "blue"
+
+    def test_names_of_bluegreen_0_1_are_read_but_never_discarded(self):
+        legacy = "shop_prod_green_3f9a2c1d"
+        assert names.color_of("shop", "prod", legacy) == "green"
+        assert names.discardable_color("shop", "prod", legacy) is None
+
+
+class TestBackendNames:
+    """A backend's name says its color, host and port; fleet.probe_view finds a color by prefix."""
+
+    def test_ipv4_ipv6_and_host_names(self):
+        assert vcl.backend_name("blue", Address("127.0.0.1", 9101)) == "blue_127_0_0_1_9101"
+        assert vcl.backend_name("green", Address("2001:db8::1", 9201)) == "green_2001_db8__1_9201"
+        assert vcl.backend_name("blue", Address("app-1.example.com", 80)) == "blue_app_1_example_com_80"
+
+    def test_names_that_would_collide_get_a_suffix(self, tmp_path):
+        cfg = _cfg(tmp_path, servers='blue = ["app-1:80", "app.1:80"]\ngreen = ["[::1]:80"]\n')
+        found = [b["name"] for b in vcl.backends(cfg.stage("prod"))]
+        assert found == ["blue_app_1_80", "blue_app_1_80_2", "green___1_80"]
+
+    def test_every_backend_of_a_color_starts_with_the_color(self, tmp_path):
+        cfg = _cfg(tmp_path)
+        source = _blue(cfg)
+        assert sorted(_backends(source)) == ["blue_127_0_0_1_1", "blue_127_0_0_1_2", "green_127_0_0_1_3"]
+        assert "bluegreen_blue.add_backend(blue_127_0_0_1_2);" in source
+        assert "bluegreen_green.add_backend(green_127_0_0_1_3);" in source
 
 
 class TestRender:
-    """The built-in template routes per color and splits the cache."""
+    """What the configuration puts into the VCL."""
 
     def test_both_colors_differ_only_in_the_default_route(self, tmp_path):
         cfg = _cfg(tmp_path)
@@ -37,12 +88,254 @@ class TestRender:
         blue, green = both["blue"][1], both["green"][1]
         assert 'set req.http.X-Bluegreen-Route = "blue";' in blue
         assert 'set req.http.X-Bluegreen-Route = "green";' in green
+        changed = [(a, b) for a, b in zip(blue.splitlines(), green.splitlines(), strict=True) if a != b]
+        assert [a for a, _ in changed] == ["# shop prod: this VCL makes blue live. Generated by "
+                                           "bluegreen; do not edit.",
+                                           '        set req.http.X-Bluegreen-Route = "blue";']
         for source in (blue, green):
             assert "hash_data(req.http.X-Bluegreen-Route);" in source
             assert source.count(".add_backend(") == 3
-            assert '"127.0.0.1";' in source
 
-    def test_preview_from_cidr(self, tmp_path):
-        cfg = _cfg(tmp_path, '[vcl]\npreview_from = ["10.1.0.0/16"]\n')
-        source = vcl.render(cfg, cfg.stage("prod"), "blue")
-        assert '"10.1.0.0"/16;' in source
+    def test_preview_and_purge_acls(self, tmp_path):
+        cfg = _cfg(tmp_path, '[vcl]\npreview_from = ["10.1.0.0/16", "::1"]\npurge_from = ["192.0.2.7"]\n')
+        source = _blue(cfg)
+        assert 'acl bluegreen_preview {\n    "10.1.0.0"/16;\n    "::1";\n}' in source
+        assert 'acl bluegreen_purge {\n    "192.0.2.7";\n}' in source
+
+    def test_purge_from_defaults_to_preview_from(self, tmp_path):
+        source = _blue(_cfg(tmp_path, '[vcl]\npreview_from = ["10.1.0.0/16"]\n'))
+        assert 'acl bluegreen_purge {\n    "10.1.0.0"/16;\n}' in source
+
+    def test_checks_host_and_backend_attributes_on_every_backend(self, tmp_path):
+        cfg = _cfg(tmp_path, "[vcl.backend]\nconnect_timeout = 1.5\nfirst_byte_timeout = 30\n"
+                   "between_bytes_timeout = 0.25\nmax_connections = 200\n",
+                   checks_part='host = "shop.example.com"\n')
+        bodies = _backends(_blue(cfg))
+        assert len(bodies) == 3
+        for body in bodies.values():
+            assert '.host_header = "shop.example.com";' in body
+            assert ".connect_timeout = 1500ms;" in body
+            assert ".first_byte_timeout = 30s;" in body
+            assert ".between_bytes_timeout = 250ms;" in body
+            assert ".max_connections = 200;" in body
+            assert ".probe = bluegreen_probe;" in body
+
+    def test_no_host_header_or_attributes_unless_configured(self, tmp_path):
+        for body in _backends(_blue(_cfg(tmp_path))).values():
+            assert ".host_header" not in body and "timeout" not in body and "max_conn" not in body
+
+    def test_probe_from_config_starts_sick_until_one_good_poll(self, tmp_path):
+        cfg = _cfg(tmp_path, "[vcl.probe]\ninterval_s = 2\ntimeout_s = 0.5\nwindow = 5\nthreshold = 3\n")
+        probe = re.search(r"probe bluegreen_probe \{(.*?)\}", _blue(cfg), re.S).group(1)
+        for line in ('.url = "/health";', ".interval = 2s;", ".timeout = 500ms;", ".window = 5;",
+                     ".threshold = 3;", ".initial = 2;"):
+            assert line in probe
+
+    def test_default_probe_times_out_under_its_interval(self, tmp_path):
+        probe = re.search(r"probe bluegreen_probe \{(.*?)\}", _blue(_cfg(tmp_path)), re.S).group(1)
+        assert ".interval = 1s;" in probe and ".timeout = 800ms;" in probe and ".initial = 1;" in probe
+
+    def test_health_and_version_paths_match_with_query_strings(self, tmp_path):
+        cfg = _cfg(tmp_path, checks_part='health_path = "/_health.json"\nversion_path = "/v?x=1"\n')
+        source = _blue(cfg)
+        assert r'req.url ~ "^/_health\.json(\?|$)"' in source
+        assert r'req.url ~ "^/v\?x=1(&|$)"' in source
+        assert re.search(r"^/_health\.json(\?|$)", "/_health.json?full=1")
+        assert not re.search(r"^/_health\.json(\?|$)", "/_healthXjson")
+
+    def test_cache_split_off_hashes_no_color(self, tmp_path):
+        source = _blue(_cfg(tmp_path, "[vcl]\ncache_split = false\n"))
+        assert "hash_data(req.http.X-Bluegreen-Route)" not in source
+        assert "return (restart);" not in source.split("sub vcl_purge")[1].split("}\n\n")[0]
+
+    def test_listener_and_token_file_but_never_the_token(self, tmp_path):
+        token = tmp_path / "token"
+        token.write_text("s3cr3t-preview-token-0123456789\n")
+        cfg = _cfg(tmp_path, f'[vcl]\npreview_listener = "preview"\npreview_token_file = "{token}"\n',
+                   servers='blue = ["127.0.0.1:1"]\ngreen = ["127.0.0.1:3"]\npreview = ["127.0.0.1:6090"]\n')
+        source = _blue(cfg)
+        assert 'client.ip ~ bluegreen_preview && local.socket == "preview"' in source
+        assert f'std.fileread("{token}")' in source
+        assert "s3cr3t" not in source
+
+    def test_token_path_that_cannot_go_into_vcl_is_refused(self, tmp_path):
+        odd = tmp_path / 'to"ken'
+        cfg = _cfg(tmp_path, f"[vcl]\npreview_token_file = '{odd}'\n")
+        with pytest.raises(ConfigError, match=r"^vcl.preview_token_file: .* cannot go into the VCL"):
+            _blue(cfg)
+
+    def test_color_shown_to_trusted_clients_unless_reveal_color(self, tmp_path):
+        hidden = _blue(_cfg(tmp_path))
+        assert "if (req.http.X-Bluegreen-Trusted) {\n        set resp.http.X-Bluegreen-Color" in hidden
+        shown = _blue(_cfg(tmp_path, "[vcl]\nreveal_color = true\n"))
+        assert "X-Bluegreen-Trusted) {\n        set resp.http" not in shown
+        assert "    set resp.http.X-Bluegreen-Color = req.http.X-Bluegreen-Route;" in shown
+
+    def test_color_logged_in_deliver_and_synth(self, tmp_path):
+        source = _blue(_cfg(tmp_path))
+        for sub in ("vcl_deliver", "vcl_synth"):
+            body = source.split(f"sub {sub} {{")[1].split("\n}\n")[0]
+            assert 'std.log("bluegreen-color: " + req.http.X-Bluegreen-Route);' in body
+
+    def test_user_template_blocks(self, tmp_path):
+        (tmp_path / "site.vcl.j2").write_text(
+            '{% extends "bluegreen.vcl.j2" %}\n'
+            '{% block recv_first %}    set req.url = std.querysort(req.url);{% endblock %}\n'
+            '{% block backend_fetch %}sub vcl_backend_fetch { set bereq.http.X-Mine = "1"; }{% endblock %}\n')
+        source = _blue(_cfg(tmp_path, '[vcl]\ntemplate = "site.vcl.j2"\n'))
+        recv = source.split("sub vcl_recv {")[1]
+        assert recv.index("std.querysort") < recv.index('set req.http.X-Bluegreen-Route = "blue"')
+        fetch = source.index("sub vcl_backend_fetch {\n    # Internal")
+        assert fetch < source.index('set bereq.http.X-Mine = "1"')
+
+
+@pytest.mark.skipif(shutil.which("varnishd") is None, reason="varnishd not installed")
+class TestCompiles:
+    """Varnish compiles what we render, with every option at once, IPv6 backends included."""
+
+    def test_everything_configured(self, workdir):
+        tmp_path = workdir
+        token = tmp_path / "token"
+        token.write_text("s3cr3t-preview-token-0123456789\n")
+        cfg = _cfg(tmp_path,
+                   f'[vcl]\npreview_from = ["10.0.0.0/8", "::1"]\npurge_from = ["127.0.0.1"]\n'
+                   f'preview_listener = "preview"\npreview_token_file = "{token}"\nreveal_color = true\n'
+                   "cache_split = false\n[vcl.backend]\nconnect_timeout = 0.5\nfirst_byte_timeout = 60\n"
+                   "between_bytes_timeout = 10\nmax_connections = 50\n"
+                   "[vcl.probe]\ninterval_s = 5\ntimeout_s = 2.5\nwindow = 8\nthreshold = 5\n",
+                   checks_part='host = "shop.example.com"\nhealth_path = "/status/health"\n',
+                   servers='blue = ["127.0.0.1:9101", "[::1]:9102"]\ngreen = ["[2001:db8::7]:9201"]\n'
+                           'preview = ["127.0.0.1:6090"]\n')
+        for color in ("blue", "green"):
+            path = tmp_path / f"{color}.vcl"
+            path.write_text(vcl.render(cfg, cfg.stage("prod"), color))
+            done = subprocess.run(["varnishd", "-C", "-n", str(tmp_path / "n"), "-f", str(path)],
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr[-3000:]
+
+
+class TestServing:
+    """The VCL in a real varnishd behind a real release (the Site fixture)."""
+
+    def test_varnishncsa_counts_requests_by_color(self, site):
+        site.release("1.0.0")
+        for _ in range(3):
+            checks.get(site.varnish.http, "/page", 5)
+        checks.get(site.varnish.http, "/page", 5, {"X-Bluegreen-Color": "green"})
+        lines = local.wait_for(lambda: _ncsa(site).count("200 blue") >= 3 and _ncsa(site), 10,
+                               "varnishncsa to show three blue requests")
+        assert "200 green" in lines or "503 green" in lines, lines
+
+    def test_purge_and_probe_host_through_a_release(self, site):
+        site.write_config(vcl='[vcl.backend]\nfirst_byte_timeout = 20\n',
+                          checks='timeout_s = 2\nwait_s = 8\nhost = "shop.example.com"\n')
+        site.release("1.0.0")
+        site.ok("passive", "--stage", "test")
+        site.ok("deploy", "--stage", "test", "--version", "1.1.0")
+        site.ok("verify", "--stage", "test")  # waits until green's probes pass
+        with site.varnish.connect() as admin:
+            listed = admin.call("backend.list").body
+        assert re.search(r"\.green_127_0_0_1_\d+ +probe +\S+ +healthy", listed), listed
+        for headers in (None, {"X-Bluegreen-Color": "green"}):
+            checks.get(site.varnish.http, "/page", 5, headers)
+            assert _hit(checks.get(site.varnish.http, "/page", 5, headers))
+        assert _purge(site.varnish.http, "/page") == 200
+        for headers in (None, {"X-Bluegreen-Color": "green"}):
+            assert not _hit(checks.get(site.varnish.http, "/page", 5, headers))
+
+
+class TestPreviewBehindAProxy:
+    """A preview listener and a token, end to end: varnishd with `-a preview=...`, verify, a release."""
+
+    TOKEN = "e2e-preview-token-0123456789abcdef"
+
+    def test_only_the_listener_with_the_token_previews(self, site, monkeypatch):
+        site.varnish.stop()
+        varnish = local.LocalVarnish(site.root, site.varnish.secret_path, name="vp",
+                                     listeners=("preview",)).start()
+        site.varnishes[0] = varnish
+        listener = varnish.listeners["preview"]
+        token_file = site.root / "preview.token"
+        token_file.write_text(self.TOKEN + "\n")
+        token_file.chmod(0o644)
+        site.write_config(vcl=f'preview_listener = "preview"\npreview_token_file = "{token_file}"\n')
+        with site.config.open("a") as fh:
+            fh.write(f'preview = ["{listener}"]\n')
+        site.release("1.0.0")
+        site.ok("passive", "--stage", "test")
+        site.ok("deploy", "--stage", "test", "--version", "1.1.0")
+        site.ok("verify", "--stage", "test")  # previews green through the listener, with the token
+
+        green = {"X-Bluegreen-Color": f"green:{self.TOKEN}"}
+        assert site.served(headers=green) == (None, "1.0.0"), "public listener: no preview, no color"
+        assert _color_and_body(listener, green) == ("green", "1.1.0")
+        assert _color_and_body(listener, {"X-Bluegreen-Color": "green"}) == (None, "1.0.0")
+
+        with varnish.connect() as admin:
+            active = next(e["name"] for e in admin.vcl_list() if e.get("status") == "active")
+            assert self.TOKEN not in admin.call(f"vcl.show {active}").body
+        assert self.TOKEN not in site.outputs_text()
+
+        other = site.root / "other.token"
+        other.write_text("another-token-0123456789abcdef\n")
+        monkeypatch.setenv("BLUEGREEN_PREVIEW_TOKEN_FILE", str(other))
+        run = site.cli("verify", "--stage", "test")
+        assert run.code == 1, run.text
+        assert "got 1.0.0" in run.err, run.err
+
+
+class TestMovingToLabelMode:
+    """A stage released in vcl mode moves to label mode as docs/vcl.md says, without downtime."""
+
+    def test_reconcile_creates_the_label_then_the_site_vcl_takes_over(self, site):
+        site.write_config(checks='timeout_s = 2\nwait_s = 8\nhost = "shop"\n')
+        site.release("1.0.0")
+        blue_vcl = site.state()["colors"]["blue"]["vcl"]
+        assert site.actives() == [blue_vcl]
+
+        site.write_config(vcl='mode = "label"\n', checks='timeout_s = 2\nwait_s = 8\nhost = "shop"\n')
+        run = site.cli("status", "--stage", "test")
+        assert run.code == 1 and "reconcile --stage test" in run.out, run.text
+        site.ok("reconcile", "--stage", "test")  # makes the label, points it at the live color
+        assert site.actives() == [blue_vcl], "bluegreen's VCL still serves until the site VCL is used"
+        snippet = site.ok("vcl-snippet", "--stage", "test").out
+        other = Address("127.0.0.1", local.free_port())
+        site.deploy_by_hand(other, "site-1", "other")
+        site_vcl = (f'vcl 4.1;\nbackend other {{ .host = "127.0.0.1"; .port = "{other.port}"; }}\n'
+                    + snippet + "\nsub vcl_recv {\n    set req.backend_hint = other;\n}\n")
+        with site.varnish.connect() as admin:
+            admin.vcl_inline("site", site_vcl, "warm")
+            admin.vcl_use("site")
+        assert site.served(headers={"Host": "shop"}) == ("blue", "1.0.0")
+        assert site.served(headers={"Host": "elsewhere"}) == (None, "site-1")
+
+        site.release("1.1.0")
+        assert site.actives() == ["site"]
+        assert site.served(headers={"Host": "shop"}) == ("green", "1.1.0")
+
+
+def _color_and_body(address, headers):
+    answer = checks.get(address, "/version", 5, headers)
+    return answer.headers.get("x-bluegreen-color"), answer.body.strip()
+
+
+def _ncsa(site) -> str:
+    done = subprocess.run(["varnishncsa", "-d", "-n", str(site.varnish.workdir),
+                           "-F", "%s %{VCL_Log:bluegreen-color}x"],
+                          capture_output=True, text=True, timeout=30)
+    return done.stdout
+
+
+def _hit(answer) -> bool:
+    return len(answer.headers["x-varnish"].split()) == 2
+
+
+def _purge(address, path) -> int:
+    import http.client
+
+    conn = http.client.HTTPConnection(address.host, address.port, timeout=5)
+    try:
+        conn.request("PURGE", path)
+        return conn.getresponse().status
+    finally:
+        conn.close()

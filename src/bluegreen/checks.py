@@ -49,6 +49,17 @@ def describe(answer: Answer) -> str:
     return f"HTTP {answer.status}"
 
 
+class Deadline:
+    """One deadline shared by every poll of a step: the step as a whole waits at most wait_s."""
+
+    def __init__(self, wait_s: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.end, self.clock, self.sleep = clock() + wait_s, clock, sleep
+
+    def poll(self, attempt: Callable[[], tuple[bool, str]]) -> tuple[bool, str, float]:
+        return Poll(max(0.0, self.end - self.clock()), self.sleep, self.clock).until(attempt)
+
+
 @dataclass
 class Poll:
     """Retry a check with backoff until it passes or the deadline passes; keep the last result."""
@@ -67,3 +78,8 @@ class Poll:
                 return passed, seen, elapsed
             self.sleep(min(delay, max(0.0, self.wait_s - elapsed)))
             delay = min(delay * 2, 1.0)
+
+
+def host_header(config) -> dict:
+    """The Host header every check sends when `checks.host` is set (name-based virtual hosts)."""
+    return {"Host": config.checks.host} if config.checks.host else {}

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import sys
 
 from bluegreen import __version__
@@ -27,6 +28,7 @@ STEPS = {
     "adopt": "record what Varnish serves as the truth (after drift), with a reason",
     "reconcile": "put the recorded live color back on every instance (after a restart)",
     "demo": "a full release on this machine: local Varnish, two colors, traffic, rollback",
+    "vcl-snippet": "print the lines your own VCL needs to route to this stage's label (label mode)",
 }
 
 
@@ -73,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     from bluegreen.context import Context
 
     ctx = Context.from_args(args)
+    signal.signal(signal.SIGTERM, _interrupt)  # an aborted build: clean up as for Ctrl-C
     try:
-        module = importlib.import_module(f"bluegreen.steps.{args.step}")
+        module = importlib.import_module(f"bluegreen.steps.{args.step.replace('-', '_')}")
         result = module.run(ctx, args)
     except BluegreenError as exc:
         return _fail(ctx, exc.message, exc.exit_code)
@@ -90,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     elif result.text is not None:
         print(result.text)
     return result.exit_code
+
+
+def _interrupt(number, frame):
+    raise KeyboardInterrupt
 
 
 def _chosen_step(argv: list[str]) -> str | None:

@@ -6,21 +6,23 @@ import os
 import re
 from pathlib import Path
 
+from bluegreen import readers as read
 from bluegreen.errors import ConfigError
 
 COLORS = ("blue", "green")
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
-HEADER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-PATH_RE = re.compile(r"^/[!-~]*$")
+NAME_RE = read.NAME_RE
 DEPLOY_PLACEHOLDERS = {"host", "port", "version", "color"}
 SMOKE_PLACEHOLDERS = {"url", "color", "version"}
+MODES = ("vcl", "label")
+BACKEND_ATTRS = {"connect_timeout": 3600.0, "first_byte_timeout": 86400.0,
+                 "between_bytes_timeout": 86400.0, "max_connections": None}
 
 
 def other(color: str) -> str:
     return "green" if color == "blue" else "blue"
 
 
-class _Record:
+class Record:
     """A small immutable record; plain classes start faster than dataclasses (fast `switch`)."""
 
     __slots__ = ()
@@ -51,7 +53,7 @@ class _Record:
         return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.__slots__)})"
 
 
-class Address(_Record):
+class Address(Record):
     __slots__ = ("host", "port")
 
     def __str__(self) -> str:
@@ -62,37 +64,54 @@ class Address(_Record):
         return f"http://{self}"
 
 
-class VclConfig(_Record):
-    __slots__ = ("template", "preview_from", "preview_header", "keep")
+class ProbeConfig(Record):
+    """Varnish's health probe of every backend; its timeout stays under its interval."""
+
+    __slots__ = ("interval_s", "timeout_s", "window", "threshold")
 
     def _defaults(self):
-        return {"preview_from": ("127.0.0.1",), "preview_header": "X-Bluegreen-Color", "keep": 3}
+        return {"interval_s": 1.0, "timeout_s": 0.8, "window": 3, "threshold": 2}
 
 
-class ChecksConfig(_Record):
-    __slots__ = ("health_path", "version_path", "timeout_s", "wait_s", "smoke")
+class VclConfig(Record):
+    __slots__ = ("template", "preview_from", "preview_header", "keep", "mode", "label",
+                 "backend", "probe", "preview_listener", "preview_token_file", "reveal_color",
+                 "purge_from", "cache_split", "compile_timeout_s")
+
+    def _defaults(self):
+        return {"preview_from": ("127.0.0.1",), "preview_header": "X-Bluegreen-Color", "keep": 3,
+                "mode": "vcl", "label": "{app}_{stage}", "backend": {}, "probe": ProbeConfig(),
+                "preview_listener": None, "preview_token_file": None, "reveal_color": False,
+                "purge_from": ("127.0.0.1",), "cache_split": True, "compile_timeout_s": 120.0}
+
+
+class ChecksConfig(Record):
+    __slots__ = ("health_path", "version_path", "timeout_s", "wait_s", "smoke", "host")
 
     def _defaults(self):
         return {"health_path": "/health", "version_path": "/version", "timeout_s": 5.0,
-                "wait_s": 60.0, "smoke": ()}
+                "wait_s": 60.0, "smoke": (), "host": None}
 
 
-class DeployConfig(_Record):
-    __slots__ = ("command", "parallel", "timeout_s")
+class DeployConfig(Record):
+    __slots__ = ("command", "parallel", "timeout_s", "pass_secrets")
 
     def _defaults(self):
-        return {"command": (), "parallel": 8, "timeout_s": 600.0}
+        return {"command": (), "parallel": 8, "timeout_s": 600.0, "pass_secrets": False}
 
 
-class Stage(_Record):
-    __slots__ = ("name", "varnish", "front", "servers")
+class Stage(Record):
+    """One stage: its Varnish admin addresses (with the secret file of each), fronts, servers."""
+
+    __slots__ = ("name", "varnish", "front", "servers", "label", "secret_files", "preview")
 
     def color_servers(self, color: str) -> tuple[Address, ...]:
         return self.servers[color]
 
 
-class Config(_Record):
-    __slots__ = ("app", "secret_file", "base_dir", "vcl", "checks", "deploy", "stages", "path")
+class Config(Record):
+    __slots__ = ("app", "secret_file", "base_dir", "vcl", "checks", "deploy", "stages", "path",
+                 "schema", "compare", "watch", "retire")
 
     def stage(self, name: str | None) -> Stage:
         if not name:
@@ -101,6 +120,10 @@ class Config(_Record):
             known = ", ".join(sorted(self.stages)) or "none"
             raise ConfigError(f"unknown stage '{name}': {self._where()} defines {known}")
         return self.stages[name]
+
+    @property
+    def label_mode(self) -> bool:
+        return self.vcl.mode == "label"
 
     def _where(self) -> str:
         return str(self.path) if self.path else "the configuration"
@@ -137,8 +160,10 @@ def _parse_toml(data: bytes, path: Path) -> dict:
 
     try:
         return tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {read.show(exc, 200)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is not usable TOML: its values are nested too deeply") from None
 
 
 def _cache_path(cache_dir, data: bytes) -> Path | None:
@@ -174,18 +199,29 @@ def _write_cache(cached: Path, raw: dict) -> None:
 
 
 def parse(raw: dict, base_dir: Path, path: Path | None = None) -> Config:
-    _only(raw, "", {"app", "secret_file", "vcl", "checks", "deploy", "stages"})
-    app = _name(raw, "app", required=True)
-    secret = os.environ.get("BLUEGREEN_SECRET_FILE") or _str(raw, "secret_file", "/etc/varnish/secret")
-    vcl = _vcl(_table(raw, "vcl"), base_dir)
-    checks = _checks(_table(raw, "checks"))
-    deploy = _deploy(_table(raw, "deploy"))
-    stages_raw = _table(raw, "stages")
+    from bluegreen import sections
+
+    read.only(raw, "", {"app", "secret_file", "vcl", "checks", "deploy", "stages", "schema",
+                        "compare", "watch", "retire"})
+    app = read.name(raw, "app", "app", required=True)
+    secret = os.environ.get("BLUEGREEN_SECRET_FILE") or read.string(raw, "secret_file",
+                                                                     "/etc/varnish/secret", "secret_file")
+    vcl = _vcl(read.table(raw, "vcl"), base_dir)
+    checks = _checks(read.table(raw, "checks"))
+    deploy = _deploy(read.table(raw, "deploy"))
+    stages_raw = read.table(raw, "stages")
     if not stages_raw:
         raise ConfigError("stages: should define at least one stage, e.g. [stages.test]")
-    stages = {name: _stage(name, value) for name, value in stages_raw.items()}
-    return Config(app=app, secret_file=_resolve(base_dir, secret), base_dir=base_dir, vcl=vcl,
-                  checks=checks, deploy=deploy, stages=stages, path=path)
+    secret_path = read.resolve(base_dir, secret)
+    stages = {name: _stage(name, value, app, vcl, base_dir, secret_path)
+              for name, value in stages_raw.items()}
+    _labels_distinct(stages)
+    return Config(app=app, secret_file=secret_path, base_dir=base_dir, vcl=vcl,
+                  checks=checks, deploy=deploy, stages=stages, path=path,
+                  schema=sections.schema(read.table(raw, "schema"), base_dir),
+                  compare=sections.compare(read.table(raw, "compare"), base_dir),
+                  watch=sections.watch(read.table(raw, "watch")),
+                  retire=sections.retire(read.table(raw, "retire")))
 
 
 def parse_address(text: str, key: str) -> Address:
@@ -193,64 +229,124 @@ def parse_address(text: str, key: str) -> Address:
         raise ConfigError(f"{key}: should be a string 'host:port'")
     m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([A-Za-z0-9.-]+):(\d{1,5})", text)
     if not m:
-        raise ConfigError(f"{key}: '{text}' should be 'host:port' (IPv6 as '[::1]:port')")
+        raise ConfigError(f"{key}: '{read.show(text)}' should be 'host:port' (IPv6 as '[::1]:port')")
     host, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
     if not 0 < int(port) < 65536:
         raise ConfigError(f"{key}: port {port} should be between 1 and 65535")
     return Address(host, int(port))
 
 
+def parse_networks(values: list[str], key: str) -> tuple[str, ...]:
+    """IP addresses or CIDRs as Varnish's ACLs accept them: no host bits set, never everyone."""
+    import ipaddress
+
+    for entry in values:
+        try:
+            network = ipaddress.ip_network(entry, strict=True)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: '{entry}' is not an IP address or CIDR with no host bits "
+                              f"set ({exc}); Varnish refuses e.g. 10.1.2.3/8, write 10.0.0.0/8") from None
+        if network.prefixlen == 0:
+            raise ConfigError(f"{key}: '{entry}' would trust every client on the internet; list "
+                              "the addresses of your agents and proxies instead")
+    return tuple(values)
+
+
 def _vcl(raw: dict, base_dir: Path) -> VclConfig:
-    _only(raw, "vcl", {"template", "preview_from", "preview_header", "keep"})
-    template = raw.get("template")
-    if template is not None:
-        template = _resolve(base_dir, _str(raw, "template", None, "vcl.template"))
-        if not template.is_file():
-            raise ConfigError(f"vcl.template: file {template} not found")
-    preview_from = tuple(_str_list(raw, "preview_from", ["127.0.0.1"], "vcl.preview_from"))
-    for entry in preview_from:
-        if not re.fullmatch(r"[0-9A-Fa-f:.]+(/\d{1,3})?", entry):
-            raise ConfigError(f"vcl.preview_from: '{entry}' should be an IP address or CIDR")
-    header = _str(raw, "preview_header", "X-Bluegreen-Color", "vcl.preview_header")
-    if not HEADER_RE.match(header):
-        raise ConfigError(f"vcl.preview_header: '{header}' should be a header name (letters, digits, '-')")
-    keep = _int(raw, "keep", 3, "vcl.keep", minimum=1)
-    return VclConfig(template, preview_from, header, keep)
+    read.only(raw, "vcl", {"template", "preview_from", "preview_header", "keep", "mode", "label",
+                           "backend", "probe", "preview_listener", "preview_token_file",
+                           "reveal_color", "purge_from", "cache_split", "compile_timeout_s"})
+    template = read.file_path(raw, "template", base_dir, "vcl.template")
+    preview_from = parse_networks(read.str_list(raw, "preview_from", ["127.0.0.1"], "vcl.preview_from"),
+                                  "vcl.preview_from")
+    purge_from = parse_networks(read.str_list(raw, "purge_from", list(preview_from), "vcl.purge_from"),
+                                "vcl.purge_from")
+    listener = raw.get("preview_listener")
+    if listener is not None:
+        listener = read.name(raw, "preview_listener", "vcl.preview_listener")
+    label = read.string(raw, "label", "{app}_{stage}", "vcl.label")
+    for found in re.findall(r"\{([^{}]*)\}", label):
+        if found not in ("app", "stage"):
+            raise ConfigError(f"vcl.label: unknown placeholder {{{found}}}; use {{app}} and {{stage}}")
+    return VclConfig(
+        template=template, preview_from=preview_from,
+        preview_header=read.header(raw, "preview_header", "X-Bluegreen-Color", "vcl.preview_header"),
+        keep=read.whole(raw, "keep", 3, "vcl.keep", minimum=1, maximum=100),
+        mode=read.choice(raw, "mode", "vcl", "vcl.mode", MODES), label=label,
+        backend=_backend(read.table(raw, "backend", "vcl")), probe=_probe(read.table(raw, "probe", "vcl")),
+        preview_listener=listener,
+        preview_token_file=read.file_path(raw, "preview_token_file", base_dir, "vcl.preview_token_file",
+                                          must_exist=False),
+        reveal_color=read.boolean(raw, "reveal_color", False, "vcl.reveal_color"),
+        purge_from=purge_from, cache_split=read.boolean(raw, "cache_split", True, "vcl.cache_split"),
+        compile_timeout_s=read.seconds(raw, "compile_timeout_s", 120, "vcl.compile_timeout_s",
+                                       minimum=1, maximum=3600))
+
+
+def _backend(raw: dict) -> dict:
+    read.only(raw, "vcl.backend", set(BACKEND_ATTRS))
+    attrs = {}
+    for key, maximum in BACKEND_ATTRS.items():
+        if key not in raw:
+            continue
+        if maximum is None:
+            attrs[key] = read.whole(raw, key, None, f"vcl.backend.{key}", minimum=1)
+        else:
+            attrs[key] = read.seconds(raw, key, None, f"vcl.backend.{key}", maximum=maximum)
+    return attrs
+
+
+def _probe(raw: dict) -> ProbeConfig:
+    read.only(raw, "vcl.probe", {"interval_s", "timeout_s", "window", "threshold"})
+    interval = read.seconds(raw, "interval_s", 1.0, "vcl.probe.interval_s", minimum=0.1, maximum=600)
+    timeout = read.seconds(raw, "timeout_s", min(0.8, interval * 0.8), "vcl.probe.timeout_s",
+                           minimum=0.05, maximum=600)
+    if timeout >= interval:
+        raise ConfigError(f"vcl.probe.timeout_s: {timeout:g} should be less than interval_s "
+                          f"({interval:g}): Varnish skips a poll while one is pending, so a hung "
+                          "server would be marked sick late")
+    window = read.whole(raw, "window", 3, "vcl.probe.window", minimum=1, maximum=64)
+    threshold = read.whole(raw, "threshold", min(2, window), "vcl.probe.threshold", minimum=1,
+                           maximum=window)
+    return ProbeConfig(interval, timeout, window, threshold)
 
 
 def _checks(raw: dict) -> ChecksConfig:
-    _only(raw, "checks", {"health_path", "version_path", "timeout_s", "wait_s", "smoke"})
-    paths = {}
-    for key, default in (("health_path", "/health"), ("version_path", "/version")):
-        paths[key] = _str(raw, key, default, f"checks.{key}")
-        if not PATH_RE.match(paths[key]) or '"' in paths[key]:
-            raise ConfigError(f"checks.{key}: '{paths[key]}' should be a URL path starting with '/'")
-    smoke = _argv(raw, "smoke", "checks.smoke", SMOKE_PLACEHOLDERS, required=False)
-    return ChecksConfig(timeout_s=_num(raw, "timeout_s", 5, "checks.timeout_s"),
-                        wait_s=_num(raw, "wait_s", 60, "checks.wait_s", minimum=0),
-                        smoke=smoke, **paths)
+    read.only(raw, "checks", {"health_path", "version_path", "timeout_s", "wait_s", "smoke", "host"})
+    host = raw.get("host")
+    if host is not None:
+        host = read.string(raw, "host", None, "checks.host")
+        if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?", host):
+            raise ConfigError(f"checks.host: '{host}' should be a host name, e.g. shop.example.com")
+    return ChecksConfig(
+        health_path=read.url_path(raw, "health_path", "/health", "checks.health_path"),
+        version_path=read.url_path(raw, "version_path", "/version", "checks.version_path"),
+        timeout_s=read.seconds(raw, "timeout_s", 5, "checks.timeout_s", maximum=300),
+        wait_s=read.seconds(raw, "wait_s", 60, "checks.wait_s", minimum=0, maximum=3600),
+        smoke=read.argv(raw, "smoke", "checks.smoke", SMOKE_PLACEHOLDERS), host=host)
 
 
 def _deploy(raw: dict) -> DeployConfig:
-    _only(raw, "deploy", {"command", "parallel", "timeout_s"})
-    command = _argv(raw, "command", "deploy.command", DEPLOY_PLACEHOLDERS, required=True)
-    return DeployConfig(command=command,
-                        parallel=_int(raw, "parallel", 8, "deploy.parallel", minimum=1),
-                        timeout_s=_num(raw, "timeout_s", 600, "deploy.timeout_s"))
+    read.only(raw, "deploy", {"command", "parallel", "timeout_s", "pass_secrets"})
+    return DeployConfig(
+        command=read.argv(raw, "command", "deploy.command", DEPLOY_PLACEHOLDERS, required=True),
+        parallel=read.whole(raw, "parallel", 8, "deploy.parallel", minimum=1, maximum=256),
+        timeout_s=read.seconds(raw, "timeout_s", 600, "deploy.timeout_s"),
+        pass_secrets=read.boolean(raw, "pass_secrets", False, "deploy.pass_secrets"))
 
 
-def _stage(name: str, raw) -> Stage:
+def _stage(name: str, raw, app: str, vcl: VclConfig, base_dir: Path, secret: Path) -> Stage:
     key = f"stages.{name}"
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise ConfigError(f"{key}: a stage name should start with a letter and hold only "
-                          "letters, digits, '-' and '_'")
+                          "letters, digits, '-' and '_' (at most 40)")
     if not isinstance(raw, dict):
         raise ConfigError(f"{key}: should be a table")
-    _only(raw, key, {"varnish", "front", "blue", "green"})
+    read.only(raw, key, {"varnish", "front", "blue", "green", "secret_files", "preview"})
     lists = {}
-    for part in ("varnish", "front", "blue", "green"):
-        required = part != "front"
-        values = _str_list(raw, part, None if required else [], f"{key}.{part}")
+    for part in ("varnish", "front", "blue", "green", "preview"):
+        required = part not in ("front", "preview")
+        values = read.str_list(raw, part, None if required else [], f"{key}.{part}")
         if required and not values:
             raise ConfigError(f"{key}.{part}: should list at least one 'host:port'")
         lists[part] = tuple(parse_address(v, f"{key}.{part}") for v in values)
@@ -261,80 +357,33 @@ def _stage(name: str, raw) -> Stage:
     if lists["front"] and len(lists["front"]) != len(lists["varnish"]):
         raise ConfigError(f"{key}.front: should list one HTTP address per varnish instance "
                           f"({len(lists['varnish'])}), in the same order")
+    if lists["preview"] and len(lists["preview"]) != len(lists["varnish"]):
+        raise ConfigError(f"{key}.preview: should list one preview listener address per varnish "
+                          f"instance ({len(lists['varnish'])}), in the same order")
+    if vcl.preview_listener and not lists["preview"]:
+        raise ConfigError(f"{key}.preview: is required with vcl.preview_listener: the address of "
+                          f"the '{vcl.preview_listener}' listener (-a) of every varnish instance")
+    secrets = read.str_list(raw, "secret_files", [], f"{key}.secret_files")
+    if secrets and len(secrets) != len(lists["varnish"]):
+        raise ConfigError(f"{key}.secret_files: should list one -S file per varnish instance "
+                          f"({len(lists['varnish'])}), in the same order")
+    secret_files = tuple(read.resolve(base_dir, s) for s in secrets) or (secret,) * len(lists["varnish"])
+    label = vcl.label.replace("{app}", app).replace("{stage}", name)
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,99}", label):
+        raise ConfigError(f"vcl.label: '{label}' (for stage {name}) is not a VCL label name: start "
+                          "with a letter, then letters, digits, '-' and '_'")
     return Stage(name, lists["varnish"], lists["front"],
-                 {"blue": lists["blue"], "green": lists["green"]})
+                 {"blue": lists["blue"], "green": lists["green"]}, label, secret_files,
+                 lists["preview"])
 
 
-# -- small typed readers -------------------------------------------------------------------------
-
-def _only(raw: dict, where: str, allowed: set[str]) -> None:
-    for key in raw:
-        if key not in allowed:
-            path = f"{where}.{key}" if where else key
-            raise ConfigError(f"{path}: unknown key; expected one of {', '.join(sorted(allowed))}")
-
-
-def _table(raw: dict, key: str) -> dict:
-    value = raw.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{key}: should be a table ([{key}])")
-    return value
-
-
-def _name(raw: dict, key: str, required: bool) -> str:
-    value = raw.get(key)
-    if value is None and required:
-        raise ConfigError(f"{key}: is required, e.g. {key} = \"shop\"")
-    if not isinstance(value, str) or not NAME_RE.match(value):
-        raise ConfigError(f"{key}: should start with a letter and hold only letters, digits, "
-                          "'-' and '_' (at most 40)")
-    return value
-
-
-def _str(raw: dict, key: str, default, path: str | None = None) -> str:
-    value = raw.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{path or key}: should be a non-empty string")
-    return value
-
-
-def _str_list(raw: dict, key: str, default, path: str) -> list[str]:
-    value = raw.get(key, default)
-    if value is None:
-        raise ConfigError(f"{path}: is required, a list of strings")
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{path}: should be a list of non-empty strings")
-    return value
-
-
-def _argv(raw: dict, key: str, path: str, placeholders: set[str], required: bool) -> tuple:
-    if key not in raw and not required:
-        return ()
-    argv = _str_list(raw, key, None, path)
-    if not argv:
-        raise ConfigError(f"{path}: should be a non-empty argv list, e.g. [\"./deploy.sh\", \"{{host}}\"]")
-    for arg in argv:
-        for name in re.findall(r"\{([^{}]*)\}", arg):
-            if name not in placeholders:
-                raise ConfigError(f"{path}: unknown placeholder {{{name}}}; "
-                                  f"use {', '.join('{' + p + '}' for p in sorted(placeholders))}")
-    return tuple(argv)
-
-
-def _num(raw: dict, key: str, default, path: str, minimum: float = 0.001) -> float:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise ConfigError(f"{path}: should be a number of seconds, at least {minimum:g}")
-    return float(value)
-
-
-def _int(raw: dict, key: str, default, path: str, minimum: int) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{path}: should be a whole number, at least {minimum}")
-    return value
-
-
-def _resolve(base_dir: Path, value: str) -> Path:
-    path = Path(value)
-    return path if path.is_absolute() else base_dir / path
+def _labels_distinct(stages: dict) -> None:
+    """Two stages that would move the same label on the same Varnish would take each other's site."""
+    seen: dict[tuple, str] = {}
+    for stage in stages.values():
+        for address in stage.varnish:
+            other_stage = seen.setdefault((stage.label, address), stage.name)
+            if other_stage != stage.name:
+                raise ConfigError(f"stages.{stage.name}: its label '{stage.label}' is also the "
+                                  f"label of stage {other_stage} on {address}; give vcl.label "
+                                  "a {stage} placeholder")

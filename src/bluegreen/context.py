@@ -28,7 +28,7 @@ class Context:
         self.environ = dict(os.environ) if environ is None else environ
         self.stream = stream
         self._config = None
-        self._secret: bytes | None = None
+        self._secrets: dict = {}
 
     @classmethod
     def from_args(cls, args) -> Context:
@@ -47,19 +47,23 @@ class Context:
         print(message, file=self.stream or sys.stderr, flush=True)
 
     def files(self, stage) -> StageFiles:
-        return StageFiles(self.out, stage.name)
+        return StageFiles(self.out, stage.name, self.config.app)
 
-    def secret(self) -> bytes:
-        if self._secret is None:
-            from bluegreen.varnish import read_secret
+    def secret(self, path=None) -> bytes:
+        """The bytes of a Varnish secret file (the configured one by default), read once."""
+        from bluegreen.varnish import read_secret
 
-            self._secret = read_secret(self.config.secret_file)
-        return self._secret
+        path = path or self.config.secret_file
+        if path not in self._secrets:
+            self._secrets[path] = read_secret(path)
+        return self._secrets[path]
 
     def fleet(self, stage):
-        from bluegreen.fleet import Fleet
+        from bluegreen.fleet import ActiveVcl, Fleet, Label
 
-        return Fleet(stage.varnish, self.secret(), timeout=ADMIN_TIMEOUT_S)
+        target = Label(stage.label) if self.config.label_mode else ActiveVcl()
+        return Fleet(stage.varnish, [self.secret(p) for p in stage.secret_files],
+                     timeout=ADMIN_TIMEOUT_S, target=target)
 
     def store(self):
         from bluegreen.store import open_store

@@ -17,7 +17,7 @@ from bluegreen.config import Address
 from bluegreen.errors import BluegreenError, DependencyError
 from bluegreen.varnish import VarnishAdmin
 
-SAMPLEAPP = Path(__file__).resolve().parents[2] / "examples" / "sampleapp"
+SAMPLEAPP = Path(__file__).resolve().parent / "sampleapp"
 
 
 def free_port() -> int:
@@ -54,23 +54,43 @@ def wait_for(condition, deadline_s: float, what: str, step: float = 0.02):
 class LocalVarnish:
     """One varnishd with its own -n work directory, loopback ports and secret file."""
 
-    def __init__(self, root: Path, secret: Path, name: str = "varnish"):
+    def __init__(self, root: Path, secret: Path, name: str = "varnish", listeners: tuple[str, ...] = ()):
         if not shutil.which("varnishd") and not Path("/usr/sbin/varnishd").exists():
             raise DependencyError("varnishd is not installed: apt-get install -y varnish")
         self.root, self.secret_path, self.name = Path(root), Path(secret), name
         self.http = Address("127.0.0.1", free_port())
         self.admin = Address("127.0.0.1", free_port())
+        # more named listeners (-a NAME=address), e.g. a preview listener
+        self.listeners = {n: Address("127.0.0.1", free_port()) for n in listeners}
         self.proc: subprocess.Popen | None = None
 
     @property
     def workdir(self) -> Path:
         return self.root / self.name
 
-    def start(self, deadline_s: float = 30.0) -> LocalVarnish:
+    def start(self, deadline_s: float = 30.0, tries: int = 3) -> LocalVarnish:
+        """Start it; a port another process took between free_port() and the bind gets new ports."""
+        log = self.root / f"{self.name}.log"
+        for attempt in range(tries):
+            seen = log.stat().st_size if log.exists() else 0
+            try:
+                return self._start(deadline_s)
+            except DependencyError:
+                with open(log, "rb") as fh:
+                    fh.seek(seen)
+                    said = fh.read().decode("utf-8", "replace")
+                if attempt + 1 == tries or "in use" not in said:
+                    raise
+                self.http, self.admin = Address("127.0.0.1", free_port()), Address("127.0.0.1", free_port())
+        raise AssertionError("unreachable")
+
+    def _start(self, deadline_s: float) -> LocalVarnish:
         binary = shutil.which("varnishd") or "/usr/sbin/varnishd"
         with open(self.root / f"{self.name}.log", "ab") as log:
             self.proc = subprocess.Popen(
-                [binary, "-F", "-n", str(self.workdir), "-a", str(self.http), "-T", str(self.admin),
+                [binary, "-F", "-n", str(self.workdir), "-a", str(self.http),
+                 *[arg for n, a in self.listeners.items() for arg in ("-a", f"{n}={a}")],
+                 "-T", str(self.admin),
                  "-S", str(self.secret_path), "-b", "none", "-s", "malloc,64m",
                  "-p", "vcl_cooldown=5", "-p", "thread_pool_min=20"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
@@ -106,7 +126,7 @@ class LocalVarnish:
 
 
 def deploy_command() -> list[str]:
-    return [sys.executable, str(SAMPLEAPP / "deploy.py"), "{host}", "{port}", "{version}", "{color}"]
+    return [sys.executable, "-m", "bluegreen.sampleapp.deploy", "{host}", "{port}", "{version}", "{color}"]
 
 
 def stop_sample_apps(run_dir: Path) -> None:

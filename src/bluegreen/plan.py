@@ -6,8 +6,8 @@ import os
 
 from bluegreen.config import other
 from bluegreen.errors import Drift
+from bluegreen.names import color_of
 from bluegreen.store import SCHEMA, now_iso
-from bluegreen.vcl import color_of
 
 
 def instance_colors(app: str, stage: str, actives: dict[str, str | None]) -> dict[str, str | None]:
@@ -20,8 +20,13 @@ def varnish_live(stage: str, colors: dict[str, str | None]) -> str | None:
     if len(distinct) > 1:
         detail = ", ".join(f"{inst} serves {c or 'a VCL not made by bluegreen'}"
                            for inst, c in colors.items())
-        raise Drift(f"stage {stage} is not served by one color: {detail}: run "
-                    f"'reconcile --stage {stage}' to put the recorded live color back")
+        if None in distinct:  # some instances came back from a restart or reload with their own VCL
+            advice = f"run 'reconcile --stage {stage}' to put the recorded live color back"
+        else:  # blue here, green there: a switch that did not finish
+            advice = (f"the stage is HALF SWITCHED: run 'switch --stage {stage}' again to finish "
+                      f"this run's switch, or 'reconcile --stage {stage}' to put the recorded live "
+                      "color back")
+        raise Drift(f"stage {stage} is not served by one color: {detail}: {advice}")
     return distinct.pop() if distinct else None
 
 
@@ -29,10 +34,18 @@ def decide(stage: str, served: str | None, state: dict | None, source: str) -> t
     """(live, passive). Varnish is the truth; a record that disagrees is drift, not a guess."""
     recorded = state.get("live") if state else None
     if state is not None and recorded != served:
-        raise Drift(f"{served or 'no color'} is live on Varnish but {source} says "
-                    f"{recorded or 'nothing is live'}: run 'status --stage {stage}' to see the "
-                    f"drift, then 'adopt --stage {stage}' to record what Varnish serves")
+        raise Drift(f"{served or 'no color of ours'} is live on Varnish but {source} says "
+                    f"{recorded or 'nothing is live'}: {drift_advice(stage, served, recorded)}")
     return served, (other(served) if served else "blue")
+
+
+def drift_advice(stage: str, served: str | None, recorded: str | None) -> str:
+    """What to run when Varnish and the record disagree, by what each says."""
+    if served is None and recorded:
+        return (f"a restarted or reloaded Varnish serves its own VCL: run 'reconcile --stage {stage}' "
+                f"to put {recorded} back (not 'adopt', which would record that nothing is live)")
+    return (f"run 'status --stage {stage}' to see the drift, then 'adopt --stage {stage} --reason ...' "
+            f"to record what Varnish serves, or 'reconcile --stage {stage}' to put {recorded} back")
 
 
 def new_plan(app: str, stage: str, live, passive, actives: dict, state: dict | None) -> dict:
@@ -51,7 +64,7 @@ def initial_state(app: str, stage: str) -> dict:
 
 def after_switch(state: dict | None, app: str, stage: str, *, to: str, release: str | None,
                  vcls: dict, window_ms: float, instances: int, forced: bool, action: str,
-                 build: dict | None, key: str) -> dict:
+                 build: dict | None, key: str, reason: str | None = None) -> dict:
     """The state once `to` went live. `key` makes recording the same switch twice a no-op."""
     base = dict(state) if state else initial_state(app, stage)
     history = list(base.get("history") or [])
@@ -64,9 +77,13 @@ def after_switch(state: dict | None, app: str, stage: str, *, to: str, release: 
         colors.setdefault(color, {})["vcl"] = name
     if release is not None:
         colors.setdefault(to, {})["release"] = release
+    colors.setdefault(to, {})["readiness"] = "live"
+    if was and was != to:
+        colors.setdefault(was, {})["readiness"] = "hot"
     history.append({"at": at, "action": action, "from": was, "to": to,
                     "release": colors.get(to, {}).get("release"),
-                    "build": (build or {}).get("number"), "forced": forced, "key": key})
+                    "build": (build or {}).get("number"), "forced": forced, "key": key,
+                    **({"reason": reason} if reason else {})})
     base.update(live=to, previous=was if was != to else base.get("previous"), colors=colors,
                 switch={"at": at, "window_ms": round(window_ms, 3), "instances": instances,
                         "forced": forced},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bluegreen import checks
 from bluegreen.config import COLORS
 from bluegreen.errors import BluegreenError
-from bluegreen.vcl import color_of
+from bluegreen.names import color_of
 
 
 def observe(ctx, stage, state: dict | None) -> dict:
@@ -14,16 +14,18 @@ def observe(ctx, stage, state: dict | None) -> dict:
     loaded = {}
     try:
         with ctx.fleet(stage) as fleet:
-            for inst, name in fleet.actives().items():
-                facts["instances"][inst] = {"vcl": name, "color": color_of(config.app, stage.name, name)}
+            for inst, name in fleet.lives().items():
+                facts["instances"][inst] = {"vcl": name, "color": color_of(config.app, stage.name, name),
+                                            "label": stage.label if config.label_mode else None}
             loaded = {i: {e.get("name") for e in entries} for i, entries in fleet.loaded().items()}
     except BluegreenError as exc:
         facts["varnish_error"] = exc.message
+    headers = checks.host_header(config)
     for color in COLORS:
         servers = []
         for server in stage.color_servers(color):
-            version = checks.get(server, config.checks.version_path, config.checks.timeout_s)
-            health = checks.get(server, config.checks.health_path, config.checks.timeout_s)
+            version = checks.get(server, config.checks.version_path, config.checks.timeout_s, headers)
+            health = checks.get(server, config.checks.health_path, config.checks.timeout_s, headers)
             servers.append({"server": str(server), "release": checks.release_of(version),
                             "healthy": health.ok, "detail": checks.describe(health)})
         facts["colors"][color] = servers
@@ -45,8 +47,10 @@ def rollback_ready(state: dict | None, facts: dict, loaded: dict) -> dict:
     if bad:
         return {"ready": False, "color": prev, "release": info.get("release"),
                 "why": f"{', '.join(bad)} not healthy on {info.get('release')}"}
-    unloaded = [i for i, names in loaded.items() if info.get("vcl") not in names]
-    if unloaded or not loaded:
+    if not loaded:
         return {"ready": False, "color": prev, "release": info.get("release"),
-                "why": f"VCL {info.get('vcl')} not loaded on {', '.join(unloaded) or 'Varnish'}"}
-    return {"ready": True, "color": prev, "release": info.get("release"), "why": "ready"}
+                "why": "Varnish could not be asked"}
+    unloaded = [i for i, names in loaded.items() if info.get("vcl") not in names]
+    why = f"ready; VCL {info.get('vcl')} is loaded again first on {', '.join(unloaded)}" if unloaded \
+        else "ready"
+    return {"ready": True, "color": prev, "release": info.get("release"), "why": why}

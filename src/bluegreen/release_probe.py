@@ -30,9 +30,10 @@ def parse_release(status: int | None, body: str) -> str | None:
     return text.splitlines()[0].strip() if text else None
 
 
-def running_release(server: Address, path: str, timeout: float) -> tuple[str | None, str]:
+def running_release(server: Address, path: str, timeout: float,
+                    host: str | None = None) -> tuple[str | None, str]:
     """(the release server answers on path, or None; what was seen, for a message)."""
-    request = (f"GET {path} HTTP/1.0\r\nHost: {server}\r\nUser-Agent: bluegreen\r\n"
+    request = (f"GET {path} HTTP/1.0\r\nHost: {host or server}\r\nUser-Agent: bluegreen\r\n"
                "Accept: */*\r\n\r\n").encode("ascii")
     try:
         with socket.create_connection((server.host, server.port), timeout=timeout) as sock:

@@ -16,6 +16,9 @@ def gather(ctx, stage, files, state: dict) -> dict:
         plan = files.read_plan("record")
     except Refused:  # no plan in this run (a rollback, an adopt): the report shows no checks
         plan = {}
+    last = (state.get("history") or [{}])[-1]
+    if plan.get("switched") and last.get("key") != plan.get("id"):
+        plan = {}  # something happened since this plan's switch (a rollback): its checks are old
     observed = observe(ctx, stage, state)
     return {"app": ctx.config.app, "stage": stage.name, "state": state, "plan": plan,
             "observed": observed, "generated": now_iso()}

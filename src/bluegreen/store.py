@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 from bluegreen.errors import DependencyError, Refused
+from bluegreen.records import SCHEMA, stamp, validate_plan
 
-SCHEMA = 1
+__all__ = ["SCHEMA", "StageFiles", "LocalStore", "open_store", "validate_state", "now_iso"]
 
 
 def now_iso() -> str:
@@ -38,29 +39,18 @@ def write_text(path: Path, text: str) -> None:
 
 
 def validate_state(data, source: str, app: str, stage: str) -> dict:
-    """Check an artifact is state of this app and stage; raise naming the source if not."""
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
-        raise DependencyError(f"{source} is not bluegreen state (schema {found!r}, expected "
-                              f"{SCHEMA}): fix or remove it, then run 'adopt --stage {stage}'")
-    for key in ("live", "previous"):
-        if data.get(key) not in (None, "blue", "green"):
-            raise DependencyError(f"{source}: '{key}' is {data.get(key)!r}, expected blue, green "
-                                  "or null")
-    if not isinstance(data.get("colors", {}), dict) or not isinstance(data.get("history", []), list):
-        raise DependencyError(f"{source}: 'colors' should be an object and 'history' a list")
-    if data.get("app") not in (None, app) or data.get("stage") not in (None, stage):
-        raise DependencyError(f"{source} records app {data.get('app')!r} stage "
-                              f"{data.get('stage')!r}, not {app!r} {stage!r}")
-    return data
+    """Check an artifact is whole, valid state of this app and stage; raise naming the source."""
+    from bluegreen.records import validate_state as validate
+
+    return validate(data, source, app, stage)
 
 
 class StageFiles:
     """The files of one stage in the output folder."""
 
-    def __init__(self, out: Path, stage: str):
+    def __init__(self, out: Path, stage: str, app: str | None = None):
         self.dir = Path(out) / stage
-        self.stage = stage
+        self.stage, self.app = stage, app
 
     plan_path = property(lambda self: self.dir / "plan.json")
     state_path = property(lambda self: self.dir / "state.json")
@@ -77,15 +67,13 @@ class StageFiles:
         except FileNotFoundError:
             raise Refused(f"no plan for stage {self.stage} in {self.dir}: run "
                           f"'passive --stage {self.stage}' before '{required_by}'") from None
-        except (OSError, ValueError) as exc:
-            raise Refused(f"{self.plan_path} is unreadable ({exc}): run "
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+            raise Refused(f"{self.plan_path} is unreadable ({_first_line(exc)}): run "
                           f"'passive --stage {self.stage}' again") from None
-        if plan.get("schema") != SCHEMA:
-            raise Refused(f"{self.plan_path} has an unknown schema: run 'passive --stage {self.stage}' again")
-        return plan
+        return validate_plan(plan, str(self.plan_path), self.app or plan_app(plan), self.stage)
 
     def write_plan(self, plan: dict) -> None:
-        write_json(self.plan_path, plan)
+        write_json(self.plan_path, stamp(plan))
 
     def read_local_state(self, app: str) -> dict | None:
         try:
@@ -94,14 +82,16 @@ class StageFiles:
             return None
         except OSError as exc:
             raise DependencyError(f"cannot read {self.state_path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise DependencyError(f"{self.state_path} is not UTF-8 JSON: fix or remove it") from None
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to be state
             raise DependencyError(f"{self.state_path} is not JSON: fix or remove it") from None
         return validate_state(data, str(self.state_path), app, self.stage)
 
     def write_state(self, state: dict) -> None:
-        write_json(self.state_path, state)
+        write_json(self.state_path, stamp(state))
 
     def save_vcl(self, name: str, source: str) -> None:
         if not self.vcl_path(name).exists():
@@ -112,6 +102,15 @@ class StageFiles:
             return self.vcl_path(name).read_text(encoding="utf-8")
         except OSError:
             return None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc) or exc.__class__.__name__
+    return text.splitlines()[0] if text.strip() else exc.__class__.__name__
+
+
+def plan_app(plan) -> str | None:
+    return plan.get("app") if isinstance(plan, dict) else None
 
 
 class LocalStore:

@@ -19,3 +19,20 @@ def guard_plan_holds(ctx, stage, plan: dict, actives: dict) -> None:
     if moved:
         raise Refused(f"stage {stage.name} changed since 'passive' ran: {', '.join(moved)}; run "
                       f"'passive --stage {stage.name}' to plan again")
+
+
+def vcl_source(ctx, stage, files, name: str, store=None) -> str | None:
+    """A VCL's source: from this workspace, else from the store (an earlier build's artifacts),
+    else rendered again from the configuration when that gives exactly this VCL (its name is a
+    hash of its content, so a changed configuration cannot pass for the old VCL)."""
+    source = files.load_vcl(name)
+    if source is None and store is not None and hasattr(store, "vcl_source"):
+        source = store.vcl_source(files, name)
+    if source is None:
+        from bluegreen import vcl
+
+        source = next((text for rendered, text in vcl.render_both(ctx.config, stage).values()
+                       if rendered == name), None)
+    if source is not None:
+        files.save_vcl(name, source)
+    return source

@@ -1,8 +1,8 @@
 """deploy --stage S --version V: the release onto every passive server; both VCLs on Varnish."""
 
-from bluegreen import checks, deployer, vcl
+from bluegreen import checks, deployer, names, vcl
 from bluegreen.context import Result, Timer
-from bluegreen.errors import DeployError
+from bluegreen.errors import DeployError, Refused
 from bluegreen.steps._common import guard_plan_holds
 
 
@@ -13,13 +13,14 @@ def run(ctx, args) -> Result:
     files = ctx.files(stage)
     plan = files.read_plan("deploy")
     color = plan["passive"]
+    _refuse_live_release(plan, stage.name, release)
     rendered = vcl.render_both(config, stage)
     with ctx.fleet(stage) as fleet:
         guard_plan_holds(ctx, stage, plan, fleet.actives())
         for name, source in rendered.values():
             files.save_vcl(name, source)
         timer = Timer()
-        for action in fleet.prepare(dict(rendered.values())):
+        for action in fleet.prepare(dict(rendered.values()), config.vcl.compile_timeout_s):
             ctx.say(f"  {action}")
         ctx.say(f"vcl {stage.name}: both colors loaded warm on {len(stage.varnish)} instance(s) "
                 f"in {timer.seconds:.2f} s")
@@ -39,12 +40,23 @@ def run(ctx, args) -> Result:
                           "servers": plan["deploy"], "vcl": plan["vcl"]})
 
 
+def _refuse_live_release(plan, stage: str, release: str) -> None:
+    """A restarted, replayed or rebuilt build must not deploy what is already live as new."""
+    live = plan["live"]
+    recorded = ((plan.get("previous_state") or {}).get("colors") or {}).get(live or "", {})
+    if live and recorded.get("release") == release:
+        raise Refused(f"{release} is already live on {live} in stage {stage}: nothing to release "
+                      "(a restarted or replayed build?); to go back to an earlier release, use "
+                      f"'rollback --stage {stage}'; nothing live changed")
+
+
 def _deploy_servers(ctx, config, stage, color, release):
     servers = stage.color_servers(color)
     timer = Timer()
     skipped, jobs = [], []
     for server in servers:
-        answer = checks.get(server, config.checks.version_path, config.checks.timeout_s)
+        answer = checks.get(server, config.checks.version_path, config.checks.timeout_s,
+                            checks.host_header(config))
         if checks.release_of(answer) == release:
             skipped.append(deployer.Outcome(server, True, f"skipped (already on {release})"))
         else:
@@ -59,7 +71,7 @@ def _deploy_servers(ctx, config, stage, color, release):
         ctx.say(f"  [{counter[0]}/{total}] {outcome.server} {state} in {outcome.seconds:.1f} s")
 
     outcomes = deployer.run_all(jobs, config.base_dir, config.deploy.parallel,
-                                config.deploy.timeout_s, progress)
+                                config.deploy.timeout_s, progress, config.deploy.pass_secrets)
     ok = sum(1 for o in outcomes if o.ok) + len(skipped)
     extra = f", {len(skipped)} skipped (already on {release})" if skipped else ""
     ctx.say(f"deploy {color} {release}: {ok}/{total} servers done in {timer.seconds:.1f} s{extra}")
@@ -71,6 +83,6 @@ def _housekeep(ctx, config, stage, plan):
     previous = plan.get("previous_state") or {}
     protect |= {c.get("vcl") for c in (previous.get("colors") or {}).values() if c.get("vcl")}
     with ctx.fleet(stage) as fleet:
-        for line in fleet.housekeep(lambda n: vcl.color_of(config.app, stage.name, n),
+        for line in fleet.housekeep(lambda n: names.discardable_color(config.app, stage.name, n),
                                     config.vcl.keep, protect):
             ctx.say(f"  {line}")

@@ -1,15 +1,28 @@
-"""record --stage S: state.json, report.html (+ report.css) and summary.txt."""
+"""record --stage S: state.json, report.html (+ report.css) and summary.txt.
+
+What it records must be what Varnish serves: a record that disagrees with Varnish is refused
+(exit 1, the drift shown), never written as LIVE.
+"""
 
 from bluegreen.context import Result
-from bluegreen.errors import Refused
-from bluegreen.plan import initial_state, instance_colors, varnish_live
+from bluegreen.errors import Drift, Refused
+from bluegreen.plan import drift_advice, initial_state, instance_colors, varnish_live
 
 
 def run(ctx, args) -> Result:
     config = ctx.config
     stage = config.stage(args.stage)
     files = ctx.files(stage)
-    state = _current_state(ctx, config, stage, files)
+    state, source = _current_state(ctx, config, stage, files)
+    with ctx.fleet(stage) as fleet:
+        lives = fleet.lives()
+    served = varnish_live(stage.name, instance_colors(config.app, stage.name, lives))
+    if state is None:
+        if served is not None:
+            raise Drift(f"Varnish serves {served} in stage {stage.name} but nothing is recorded: "
+                        f"run 'adopt --stage {stage.name} --reason ...' to record it")
+        state = initial_state(config.app, stage.name)
+    check_matches(stage.name, state, source, served, lives)
     files.write_state(state)
     summary = write_outputs(ctx, stage, files, state)
     ctx.say(f"record {stage.name}: {files.state_path}, {files.report_path}, {files.summary_path}")
@@ -17,8 +30,23 @@ def run(ctx, args) -> Result:
                             "report": str(files.report_path)})
 
 
-def _current_state(ctx, config, stage, files) -> dict:
-    """This run's switch if it made one, else the recorded state, else what Varnish serves."""
+def check_matches(stage: str, state: dict, source: str, served, lives: dict) -> None:
+    """Drift unless Varnish serves the recorded live color, with the recorded VCL, everywhere."""
+    recorded = state.get("live")
+    if served != recorded:
+        raise Drift(f"Varnish serves {served or 'no color of ours'} in stage {stage} but {source} "
+                    f"says {recorded or 'nothing is live'}: not recording it; "
+                    f"{drift_advice(stage, served, recorded)}")
+    vcl = ((state.get("colors") or {}).get(recorded or "") or {}).get("vcl")
+    other = {i: v for i, v in lives.items() if recorded and vcl and v != vcl}
+    if other:
+        raise Drift(f"stage {stage} serves {recorded}, but not the VCL {source} records ({vcl}): "
+                    + ", ".join(f"{i} serves {v}" for i, v in other.items())
+                    + f"; another run switched: run 'status --stage {stage}'")
+
+
+def _current_state(ctx, config, stage, files) -> tuple[dict | None, str]:
+    """This run's switch if it made one, else the recorded state."""
     try:
         plan = files.read_plan("record")
     except Refused:  # no plan: record what is known
@@ -26,15 +54,9 @@ def _current_state(ctx, config, stage, files) -> dict:
     if plan and plan.get("switched"):
         local = files.read_local_state(config.app)
         if local:
-            return local
-    state = ctx.store().load(files, config.app)
-    if state:
-        return state
-    state = initial_state(config.app, stage.name)
-    with ctx.fleet(stage) as fleet:
-        state["live"] = varnish_live(stage.name, instance_colors(config.app, stage.name,
-                                                                 fleet.actives()))
-    return state
+            return local, "this run's switch"
+    store = ctx.store()
+    return store.load(files, config.app), store.description
 
 
 def write_outputs(ctx, stage, files, state) -> str:

@@ -1,7 +1,9 @@
 """status [--stage S]: per instance what is live, the record, releases, drift, rollback readiness."""
 
+from bluegreen import __version__
 from bluegreen.context import Result
 from bluegreen.errors import BluegreenError
+from bluegreen.plan import drift_advice
 from bluegreen.readiness import observe
 
 
@@ -16,38 +18,72 @@ def run(ctx, args) -> Result:
         trouble |= bool(info["problems"])
         unreachable |= info.pop("unreachable")
         lines += _lines(name, info)
-    code = 3 if unreachable else 1 if trouble else 0  # 3: a Varnish could not be asked
-    return Result("\n".join(lines), {"stages": stages, "ok": not trouble}, code)
+    code = 3 if unreachable else 1 if trouble else 0  # 3: a Varnish or the record could not be read
+    return Result("\n".join(lines), {"version": __version__, "stages": stages, "ok": not trouble}, code)
 
 
 def _one(ctx, config, stage) -> dict:
     files = ctx.files(stage)
-    problems = []
+    problems, unreadable = [], False
     try:
         store = ctx.store()
         state = store.load(files, config.app)
-    except BluegreenError as exc:
-        state, problems = None, [exc.message]
+    except BluegreenError as exc:  # the record could not be read: a dependency failed (exit 3)
+        state, problems, unreadable = None, [exc.message], True
     facts = observe(ctx, stage, state)
     if facts["varnish_error"]:
         problems.append(facts["varnish_error"])
-    served = {i["color"] for i in facts["instances"].values()}
+    problems += _problems(stage.name, facts, state)
     recorded = state.get("live") if state else None
-    if len(served) > 1:
-        problems.append("instances serve different colors: " + ", ".join(
-            f"{i} {v['color'] or 'not ours'}" for i, v in facts["instances"].items()))
-    elif served and state is not None and served != {recorded}:
-        problems.append(f"drift: Varnish serves {served.pop() or 'no color of ours'}, the record "
-                        f"says {recorded or 'nothing'}")
-    return {"unreachable": bool(facts["varnish_error"]), "recorded_live": recorded,
+    return {"unreachable": bool(facts["varnish_error"]) or unreadable, "recorded_live": recorded,
             "instances": facts["instances"], "colors": facts["colors"],
             "rollback": facts["rollback"], "problems": problems}
+
+
+def _problems(stage: str, facts: dict, state: dict | None) -> list[str]:
+    """Where Varnish, the servers and the record disagree, each with what to run."""
+    instances = facts["instances"]
+    served = {v["color"] for v in instances.values()}
+    recorded = state.get("live") if state else None
+    if not instances:
+        return []
+    if len(served) > 1:
+        detail = ", ".join(f"{i} {v['color'] or 'not ours'}" for i, v in instances.items())
+        if None in served:
+            return [f"instances serve different colors: {detail}: a restarted or reloaded Varnish "
+                    f"serves its own VCL: run 'reconcile --stage {stage}'"]
+        return [f"instances serve different colors: {detail}: the stage is HALF SWITCHED: run "
+                f"'switch --stage {stage}' again to finish it, or 'reconcile --stage {stage}' to "
+                "put the recorded color back"]
+    now = served.pop()
+    if state is None:
+        return []
+    if now != recorded:
+        return [f"drift: Varnish serves {now or 'no color of ours'}, the record says "
+                f"{recorded or 'nothing'}: {drift_advice(stage, now, recorded)}"]
+    out = []
+    info = (state.get("colors") or {}).get(recorded or "") or {}
+    other = {i: v["vcl"] for i, v in instances.items() if recorded and info.get("vcl")
+             and v["vcl"] != info["vcl"]}
+    if other:
+        out.append(f"{recorded} is live, but not the recorded VCL {info['vcl']}: "
+                   + ", ".join(f"{i} serves {v}" for i, v in other.items())
+                   + f": another run switched; run 'adopt --stage {stage} --reason ...' if it is right")
+    answers = {s["server"]: s["release"] for s in facts["colors"].get(recorded or "", [])}
+    wrong = {srv: rel for srv, rel in answers.items() if info.get("release") and rel != info["release"]}
+    if wrong:
+        out.append(f"live {recorded} servers answer another release than the recorded "
+                   f"{info['release']}: " + ", ".join(f"{s} answers {r or 'nothing'}"
+                                                      for s, r in wrong.items()))
+    return out
 
 
 def _lines(name: str, info: dict) -> list[str]:
     out = [f"stage {name}: recorded live {info['recorded_live'] or '-'}"]
     for inst, v in info["instances"].items():
-        out.append(f"  varnish {inst:<22} serves {v['color'] or 'not ours':<9} {v['vcl']}")
+        via = f" (label {v['label']})" if v.get("label") else ""
+        out.append(f"  varnish {inst:<22} serves {v['color'] or 'not ours':<9} "
+                   f"{v['vcl'] or ('label missing' if v.get('label') else '-')}{via}")
     for color, servers in info["colors"].items():
         for s in servers:
             health = "healthy" if s["healthy"] else s["detail"]

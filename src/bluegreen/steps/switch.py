@@ -2,6 +2,7 @@
 
 from bluegreen.context import Result
 from bluegreen.errors import Refused
+from bluegreen.names import color_of
 from bluegreen.plan import after_switch
 
 
@@ -18,36 +19,57 @@ def run(ctx, args) -> Result:
                 "verify; this is recorded in the state and the report")
     name = plan["vcl"][target]
     with ctx.fleet(stage) as fleet:
-        actives = fleet.actives()
-        if all(v == name for v in actives.values()) and actives != plan["expected"]:
+        lives = fleet.lives()
+        if all(v == name for v in lives.values()) and lives != plan["expected"]:
+            _check_release_still_there(config, stage, target, release, already=True)
             ctx.say(f"{stage.name}: {target} is already live on every instance; recording it")
-            window, count = (plan.get("switched") or {}).get("window_ms", 0.0), len(actives)
+            window, count = (plan.get("switched") or {}).get("window_ms", 0.0), len(lives)
         else:
             if not forced:
-                _check_release_still_there(ctx.config, stage, target, release)
+                _check_release_still_there(config, stage, target, release)
+            _wait_for_probes(ctx, config, stage, fleet, name, target)
             result = fleet.switch(name, plan["expected"], stage.name)
             window, count = result.window_ms, result.instances
-    state = after_switch(plan.get("previous_state"), config.app, stage.name, to=target,
-                         release=release, vcls=plan["vcl"], window_ms=window, instances=count,
-                         forced=forced, action="switch", build=ctx.build(), key=plan["id"])
-    files.write_state(state)
-    plan["switched"] = {"to": target, "vcl": name, "window_ms": window, "instances": count,
-                        "forced": forced, "at": state["switch"]["at"]}
-    files.write_plan(plan)
+        state = after_switch(plan.get("previous_state"), config.app, stage.name, to=target,
+                             release=release, vcls=plan["vcl"], window_ms=window, instances=count,
+                             forced=forced, action="switch", build=ctx.build(), key=plan["id"])
+        files.write_state(state)
+        plan["switched"] = {"to": target, "vcl": name, "window_ms": window, "instances": count,
+                            "forced": forced, "at": state["switch"]["at"]}
+        files.write_plan(plan)
+        warm = {c.get("vcl") for c in state["colors"].values() if c.get("readiness") in ("live", "hot")}
+        for line in fleet.settle(lambda n: color_of(config.app, stage.name, n), warm - {None}):
+            ctx.say(f"  {line}")
     ctx.say(f"switch {stage.name}: {target} {release} is live on {count} instance(s); switch "
             f"window {window:.3f} ms")
     return Result(target, {"stage": stage.name, "live": target, "release": release,
                            "window_ms": window, "instances": count, "forced": forced})
 
 
-def _check_release_still_there(config, stage, color: str, release: str) -> None:
+def _wait_for_probes(ctx, config, stage, fleet, name: str, color: str) -> None:
+    """Never make a VCL live whose probes do not (yet) see its backends healthy."""
+    healthy, seen = fleet.wait_healthy(name, color, config.checks.wait_s)
+    if not healthy:
+        raise Refused(f"Varnish's probes in {name} do not see {color} healthy after "
+                      f"{config.checks.wait_s:g} s ({seen}): not switching {stage.name}; check the "
+                      "servers, then run 'switch' again; nothing live changed")
+
+
+def _check_release_still_there(config, stage, color: str, release: str, already: bool = False) -> None:
     """Invariant 2 at the last moment: every target server still answers the verified release
-    (another deploy since verify, by another run or by hand, is refused)."""
+    (another deploy since verify, by another run or by hand, is refused). When the target is
+    already live, this is what keeps a run that lost a race from recording another's release."""
     from bluegreen.release_probe import running_release
 
     for server in stage.color_servers(color):
-        seen, detail = running_release(server, config.checks.version_path, config.checks.timeout_s)
+        seen, detail = running_release(server, config.checks.version_path, config.checks.timeout_s,
+                                       config.checks.host)
         if seen != release:
+            if already:
+                raise Refused(f"{color} is live on every instance of stage {stage.name}, but {server} "
+                              f"answers {detail}, not {release} that this run verified: another "
+                              f"pipeline released since this run planned; not recording {release}; "
+                              f"run 'status --stage {stage.name}'")
             raise Refused(f"{color} {server} answers {detail}, not {release} that passed verify: "
                           f"it changed since; run 'passive', 'deploy' and 'verify' for stage "
                           f"{stage.name} again; nothing live changed")
@@ -55,14 +77,15 @@ def _check_release_still_there(config, stage, color: str, release: str) -> None:
 
 def _check_verified(plan: dict, stage: str, forced: bool) -> None:
     target, release = plan["passive"], plan.get("release")
-    if not release or not plan.get("vcl"):
+    if not release or not plan.get("vcl") or target not in plan["vcl"]:
         raise Refused(f"nothing was deployed in this plan: run 'deploy --stage {stage} --version V',"
                       " then 'verify', before 'switch'")
     if forced:
         return
     failed = plan.get("verify_failed")
     if failed and failed.get("release") == release:
-        raise Refused(f"verify failed for {target} {release} ({', '.join(failed['failed'][:3])}): "
+        names = ", ".join(str(n) for n in (failed.get("failed") or [])[:3])
+        raise Refused(f"verify failed for {target} {release} ({names}): "
                       f"fix it and run 'verify --stage {stage}' again; nothing live changed")
     verified = plan.get("verified") or {}
     if (verified.get("color"), verified.get("release"), verified.get("vcl")) != \

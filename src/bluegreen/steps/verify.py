@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-from bluegreen import checks, deployer, junit
+from bluegreen import checks, commands, junit, preview
 from bluegreen.context import Result, Timer
 from bluegreen.errors import CheckFailed, Refused
 from bluegreen.junit import Check
@@ -23,16 +22,19 @@ def run(ctx, args) -> Result:
         raise Refused(f"nothing was deployed in this plan: run 'deploy --stage {stage.name} "
                       "--version V' before 'verify'")
     timer = Timer()
-    results = _servers(ctx, config, stage, color, release)
+    deadline = checks.Deadline(config.checks.wait_s)  # one deadline for the whole step
+    results = _servers(ctx, config, stage, color, release, deadline)
     with ctx.fleet(stage) as fleet:
         guard_plan_holds(ctx, stage, plan, fleet.actives())
-        results += _probes(ctx, config, fleet, plan["vcl"][color], color, stage)
+        results += _probes(ctx, config, fleet, plan["vcl"][color], color, stage, deadline)
     if plan["live"] is None:  # Varnish still serves a VCL of its own: it cannot route a preview
         results += [Check(f"varnish {front} preview {color}", True, "skipped: first release, "
                           "Varnish serves no VCL of ours yet to route the preview header",
-                          group="preview", skipped=True) for front in stage.front]
+                          group="preview", skipped=True) for front in preview.addresses(stage)]
     else:
-        results += [_through_varnish(config, front, color, release) for front in stage.front]
+        token = preview.read_token(config)
+        results += [_through_varnish(config, front, color, release, token, deadline)
+                    for front in preview.addresses(stage)]
     if config.checks.smoke:
         results.append(_smoke(config, stage, color, release))
     write_text(files.junit_path, junit.render(stage.name, color, release, results, now_iso()))
@@ -55,14 +57,15 @@ def run(ctx, args) -> Result:
                           "checks": plan["checks"], "junit": str(files.junit_path)})
 
 
-def _servers(ctx, config, stage, color, release) -> list[Check]:
+def _servers(ctx, config, stage, color, release, deadline) -> list[Check]:
     servers = stage.color_servers(color)
-    poll = checks.Poll(config.checks.wait_s)
     timeout = config.checks.timeout_s
+    headers = checks.host_header(config)
 
     def one(server):
-        health = poll.until(lambda: _health(server, config.checks.health_path, timeout))
-        version = poll.until(lambda: _version(server, config.checks.version_path, timeout, release))
+        health = deadline.poll(lambda: _health(server, config.checks.health_path, timeout, headers))
+        version = deadline.poll(lambda: _version(server, config.checks.version_path, timeout,
+                                                 release, headers))
         ctx.say(f"  {server}: health {'ok' if health[0] else 'FAILED'}, release "
                 f"{'ok' if version[0] else 'FAILED'}")
         return [Check(f"{server} health", health[0], health[1], health[2]),
@@ -72,23 +75,22 @@ def _servers(ctx, config, stage, color, release) -> list[Check]:
         return [c for pair in pool.map(one, servers) for c in pair]
 
 
-def _health(server, path, timeout):
-    answer = checks.get(server, path, timeout)
+def _health(server, path, timeout, headers):
+    answer = checks.get(server, path, timeout, headers)
     return answer.ok, f"GET {path}: expected 2xx, got {checks.describe(answer)}"
 
 
-def _version(server, path, timeout, release):
-    answer = checks.get(server, path, timeout)
+def _version(server, path, timeout, release, headers):
+    answer = checks.get(server, path, timeout, headers)
     seen = checks.release_of(answer)
     return seen == release, (f"GET {path}: expected {release}, got "
                              f"{seen if seen is not None else checks.describe(answer)}")
 
 
-def _probes(ctx, config, fleet, vcl_name, color, stage) -> list[Check]:
-    from bluegreen.vcl import color_of
+def _probes(ctx, config, fleet, vcl_name, color, stage, deadline) -> list[Check]:
+    from bluegreen.names import color_of
 
     ours = lambda name: color_of(config.app, stage.name, name)  # noqa: E731
-    poll = checks.Poll(config.checks.wait_s)
     view = {}
 
     def attempt():
@@ -97,7 +99,7 @@ def _probes(ctx, config, fleet, vcl_name, color, stage) -> list[Check]:
         sick = {i: b for i, b in sick.items() if b or not view[i]}
         return not sick, "; ".join(f"{i}: {b or 'no backends'}" for i, b in sick.items())
 
-    passed, seen, took = poll.until(attempt)
+    passed, seen, took = deadline.poll(attempt)
     out = []
     for inst, backends in view.items():
         bad = {b: h for b, h in backends.items() if h != "healthy"}
@@ -112,38 +114,32 @@ def _probes(ctx, config, fleet, vcl_name, color, stage) -> list[Check]:
     return out
 
 
-def _through_varnish(config, front, color, release) -> Check:
-    """The release through one Varnish instance with the preview header, polled until wait_s:
-    right after a deploy, Varnish may still hold down connects to a restarted server."""
+def _through_varnish(config, front, color, release, token, deadline) -> Check:
+    """The release through one Varnish instance with the preview header, polled until the
+    deadline: right after a deploy, Varnish may still hold down connects to a restarted server."""
     header = config.vcl.preview_header
     path = config.checks.version_path
+    headers = preview.headers(config, color, token)
 
     def attempt():
-        answer = checks.get(front, path, config.checks.timeout_s, {header: color})
+        answer = checks.get(front, path, config.checks.timeout_s, headers)
         seen, served_by = checks.release_of(answer), answer.headers.get(header.lower())
         detail = (f"GET {path} via {front} with {header}: {color}: expected {release} from "
                   f"{color}, got {seen if seen is not None else checks.describe(answer)} from "
                   f"{served_by or 'unknown color'}")
         if served_by and served_by != color:
             detail += " (is this host in vcl.preview_from?)"
+        elif not served_by:
+            detail += (" (Varnish shows the color only to trusted preview clients: check "
+                       "vcl.preview_from, the preview listener and the token)")
         return seen == release and served_by == color, detail
 
-    ok, detail, took = checks.Poll(config.checks.wait_s).until(attempt)
+    ok, detail, took = deadline.poll(attempt)
     return Check(f"varnish {front} preview {color}", ok, detail, took, "preview")
 
 
 def _smoke(config, stage, color, release) -> Check:
     server = stage.color_servers(color)[0]
-    argv = deployer.fill(config.checks.smoke, {"url": server.url, "color": color, "version": release})
-    timer = Timer()
-    try:
-        proc = subprocess.run(argv, cwd=config.base_dir, capture_output=True, stdin=subprocess.DEVNULL,
-                              timeout=config.deploy.timeout_s)
-    except subprocess.TimeoutExpired:
-        return Check("smoke", False, f"{argv[0]} timed out", timer.seconds, "smoke")
-    except OSError as exc:
-        return Check("smoke", False, f"could not run {argv[0]}: {exc.strerror}", timer.seconds, "smoke")
-    output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
-    tail = output.splitlines()[-1] if output else "no output"
-    ok = proc.returncode == 0
-    return Check("smoke", ok, f"{' '.join(argv)}: exit {proc.returncode}: {tail}", timer.seconds, "smoke")
+    argv = commands.fill(config.checks.smoke, {"url": server.url, "color": color, "version": release})
+    done = commands.run(argv, config.base_dir, config.deploy.timeout_s, config.deploy.pass_secrets)
+    return Check("smoke", done.ok, f"{' '.join(argv)}: {done.describe()}", done.seconds, "smoke")

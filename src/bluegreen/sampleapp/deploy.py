@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Deploy a release of the sample app onto one server: deploy.py HOST PORT RELEASE COLOR.
+"""Deploy a release of the sample app onto one server: deploy.py HOST PORT RELEASE COLOR
+(or `python -m bluegreen.sampleapp.deploy HOST PORT RELEASE COLOR`).
 
 Stops the instance running on HOST:PORT (if any), starts the new release there, and waits
 until it accepts connections. Pid and log files live in $SAMPLEAPP_RUN_DIR
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # holds bluegreen/: the app runs from it
 
 
 def stop(pidfile: Path, deadline_s: float = 10.0) -> None:
@@ -52,6 +53,13 @@ def wait_listening(host: str, port: int, proc: subprocess.Popen, deadline_s: flo
     return False
 
 
+def app_environ() -> dict:
+    """The app's environment: this bluegreen importable even when deploy.py runs by its path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 4:
         print("usage: deploy.py HOST PORT RELEASE COLOR", file=sys.stderr)
@@ -61,14 +69,16 @@ def main(argv: list[str]) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     pidfile = run_dir / f"{host}_{port}.pid"
     stop(pidfile)
-    log = open(run_dir / f"{host}_{port}.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "app.py"), "--host", host, "--port", str(port),
-         "--color", color, "--release", release],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    log = run_dir / f"{host}_{port}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bluegreen.sampleapp.app", "--host", host, "--port", str(port),
+             "--color", color, "--release", release],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+            env=app_environ())
     pidfile.write_text(str(proc.pid))
     if not wait_listening(host, port, proc):
-        print(f"sample app {release} did not start listening on {host}:{port}; see {log.name}",
+        print(f"sample app {release} did not start listening on {host}:{port}; see {log}",
               file=sys.stderr)
         return 1
     print(f"sample app {release} ({color}) running on {host}:{port}, pid {proc.pid}")

@@ -1,0 +1,108 @@
+"""The optional sections of bluegreen.toml: [schema], [compare], [watch], [retire].
+
+Each is None when its table is absent, so a step can say plainly that it is not configured.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bluegreen import readers as read
+from bluegreen.config import Record
+from bluegreen.errors import ConfigError
+
+SCHEMA_PLACEHOLDERS = {"version"}
+RETIRE_PLACEHOLDERS = {"host", "port", "color", "version"}
+INCONCLUSIVE = ("pass", "fail", "rollback")
+WATCH_SOURCES = ("prometheus", "varnish")
+
+
+class SchemaConfig(Record):
+    __slots__ = ("expand", "contract", "pending", "inspect", "timeout_s")
+
+
+class CompareConfig(Record):
+    __slots__ = ("requests", "ignore", "expected", "headers", "allow_unsafe", "concurrency",
+                 "timeout_s")
+
+
+class WatchConfig(Record):
+    __slots__ = ("seconds", "interval_s", "max_error_rate", "min_requests", "on_inconclusive",
+                 "source", "prometheus", "requests_query", "errors_query")
+
+
+class RetireConfig(Record):
+    __slots__ = ("after_s", "command", "timeout_s")
+
+
+def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
+    if not raw:
+        return None
+    read.only(raw, "schema", {"expand", "contract", "pending", "inspect", "timeout_s"})
+    return SchemaConfig(
+        expand=read.argv(raw, "expand", "schema.expand", SCHEMA_PLACEHOLDERS),
+        contract=read.argv(raw, "contract", "schema.contract", SCHEMA_PLACEHOLDERS),
+        pending=read.argv(raw, "pending", "schema.pending", SCHEMA_PLACEHOLDERS),
+        inspect=read.argv(raw, "inspect", "schema.inspect", set()),
+        timeout_s=read.seconds(raw, "timeout_s", 600, "schema.timeout_s"))
+
+
+def compare(raw: dict, base_dir: Path) -> CompareConfig | None:
+    if not raw:
+        return None
+    read.only(raw, "compare", {"requests", "ignore", "expected", "headers", "allow_unsafe",
+                               "concurrency", "timeout_s"})
+    if "requests" not in raw:
+        raise ConfigError("compare.requests: is required, the requests file, e.g. "
+                          "requests = \"compare/requests.txt\"")
+    return CompareConfig(
+        requests=read.file_path(raw, "requests", base_dir, "compare.requests", must_exist=False),
+        ignore=tuple(read.str_list(raw, "ignore", [], "compare.ignore")),
+        expected=read.file_path(raw, "expected", base_dir, "compare.expected", must_exist=False),
+        headers=tuple(read.str_list(raw, "headers", [], "compare.headers")),
+        allow_unsafe=read.boolean(raw, "allow_unsafe", False, "compare.allow_unsafe"),
+        concurrency=read.whole(raw, "concurrency", 16, "compare.concurrency", minimum=1, maximum=256),
+        timeout_s=read.seconds(raw, "timeout_s", 10, "compare.timeout_s", maximum=300))
+
+
+def watch(raw: dict) -> WatchConfig | None:
+    if not raw:
+        return None
+    read.only(raw, "watch", {"seconds", "interval_s", "max_error_rate", "min_requests",
+                             "on_inconclusive", "source", "prometheus", "requests_query",
+                             "errors_query"})
+    interval = read.seconds(raw, "interval_s", 10, "watch.interval_s", minimum=1, maximum=3600)
+    seconds = read.seconds(raw, "seconds", 120, "watch.seconds", minimum=interval)
+    source = read.choice(raw, "source", "prometheus" if "prometheus" in raw else "varnish",
+                         "watch.source", WATCH_SOURCES)
+    prometheus = raw.get("prometheus")
+    if source == "prometheus":
+        prometheus = read.string(raw, "prometheus", None, "watch.prometheus")
+        if not prometheus.startswith(("http://", "https://")):
+            raise ConfigError(f"watch.prometheus: '{prometheus}' should be a URL, e.g. "
+                              "http://127.0.0.1:9090")
+    return WatchConfig(
+        seconds=seconds, interval_s=interval,
+        max_error_rate=read.number(raw, "max_error_rate", 0.02, "watch.max_error_rate", 0.0, 1.0,
+                                   "a share"),
+        min_requests=read.whole(raw, "min_requests", 50, "watch.min_requests", minimum=0),
+        on_inconclusive=read.choice(raw, "on_inconclusive", "pass", "watch.on_inconclusive",
+                                    INCONCLUSIVE),
+        source=source, prometheus=prometheus,
+        requests_query=read.string(
+            raw, "requests_query",
+            'sum(increase(http_requests_total{color="{color}"}[{interval}s]))', "watch.requests_query"),
+        errors_query=read.string(
+            raw, "errors_query",
+            'sum(increase(http_requests_total{color="{color}",code=~"5.."}[{interval}s]))',
+            "watch.errors_query"))
+
+
+def retire(raw: dict) -> RetireConfig | None:
+    if not raw:
+        return None
+    read.only(raw, "retire", {"after_s", "command", "timeout_s"})
+    return RetireConfig(
+        after_s=read.seconds(raw, "after_s", 3600, "retire.after_s", minimum=0, maximum=90 * 86400),
+        command=read.argv(raw, "command", "retire.command", RETIRE_PLACEHOLDERS),
+        timeout_s=read.seconds(raw, "timeout_s", 600, "retire.timeout_s"))

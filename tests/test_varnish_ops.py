@@ -1,0 +1,117 @@
+"""Varnish as operators run it: versions, truncated replies, busy and cold VCLs, warm VCLs after a
+switch. A real varnishd where it can show the case; a fake answering as an older Varnish does."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bluegreen import checks
+from bluegreen.config import Address
+from bluegreen.errors import VarnishError
+from bluegreen.fleet import Fleet
+from bluegreen.varnish import VarnishAdmin
+from tests.fakes import FakeAdmin
+
+BACKENDS = {"v.blue_127_0_0_1_9001": "healthy", "v.green_127_0_0_1_9002": "sick"}
+
+
+@pytest.fixture
+def fake():
+    made = []
+
+    def make(banner, **kw):
+        admin = FakeAdmin(active="v", loaded=["v"], banner=banner, backends=BACKENDS, **kw)
+        made.append(admin)
+        return VarnishAdmin(Address("127.0.0.1", admin.port), b"secret", timeout=2).open()
+
+    yield make
+    for admin in made:
+        admin.close()
+
+
+class TestOlderVarnish:
+    """6.0 LTS and 6.1 answer differently; anything older than 6.0.2 is refused up front."""
+
+    def test_6_0_without_backend_list_json_falls_back_to_plain(self, fake):
+        admin = fake("varnish-6.0.8 revision 0")
+        assert admin.version == (6, 0, 8)
+        assert admin.backend_list("v.*") == {"v.blue_127_0_0_1_9001": "healthy",
+                                             "v.green_127_0_0_1_9002": "sick"}
+        assert admin.backend_list("v.blue_*") == {"v.blue_127_0_0_1_9001": "healthy"}
+
+    def test_6_1_probe_message_is_a_string(self, fake):
+        admin = fake("varnish-6.1.1 revision 0")
+        assert admin.backend_list("v.*") == {"v.blue_127_0_0_1_9001": "healthy",
+                                             "v.green_127_0_0_1_9002": "sick"}
+
+    @pytest.mark.parametrize("banner", ["varnish-6.0.1 revision 0", "varnish-5.2.1 revision 0"])
+    def test_older_than_6_0_2_is_refused(self, fake, banner):
+        with pytest.raises(VarnishError, match="needs Varnish 6.0.2 or newer"):
+            fake(banner)
+
+
+class TestRealVarnish:
+    """Against a real varnishd."""
+
+    def test_a_reply_cut_at_cli_limit_says_to_raise_it(self, site):
+        with site.varnish.connect() as admin:
+            admin.call("param.set cli_limit 128")
+            with pytest.raises(VarnishError, match="cut its answer to 'vcl.list' at cli_limit"):
+                admin.vcl_list()
+
+    def test_only_the_live_and_the_rollback_vcl_stay_warm(self, site):
+        site.write_config(vcl="keep = 3\n", checks="timeout_s = 2\nwait_s = 8\n")
+        for n, timeout in enumerate((2, 3, 4)):  # a changed config: new VCLs each release
+            site.write_config(vcl=f"keep = 3\n[vcl.backend]\nfirst_byte_timeout = {timeout}\n",
+                              checks="timeout_s = 2\nwait_s = 8\n")
+            site.release(f"1.{n}.0")
+        state = site.state()
+        warm = {state["colors"][c]["vcl"] for c in ("blue", "green")}
+        with site.varnish.connect() as admin:
+            entries = [e for e in admin.vcl_list() if e["name"].startswith("shop_test_")]
+        states = {e["name"]: e["state"] for e in entries}
+        rollback_target = state["colors"][state["previous"]]["vcl"]
+        assert states[rollback_target] == "warm", "the rollback target stays warm"
+        cooling = [n for n in states if n not in warm]
+        assert cooling, states
+        assert all(states[n] == "auto" for n in cooling), "every other VCL of ours may cool down"
+
+    def test_a_cold_rollback_vcl_is_warmed_and_its_probes_awaited(self, site):
+        site.release("1.0.0")
+        site.release("1.1.0")
+        blue = site.state()["colors"]["blue"]["vcl"]
+        with site.varnish.connect() as admin:
+            admin.vcl_state(blue, "cold")
+        site.ok("rollback", "--stage", "test")
+        assert site.served() == ("blue", "1.0.0")
+
+    def test_a_discarded_but_busy_vcl_counts_as_absent(self, site):
+        site.release("1.0.0")
+        site.release("1.1.0")
+        blue = site.state()["colors"]["blue"]["vcl"]
+        answer = {}
+        slow = threading.Thread(target=lambda: answer.update(
+            a=checks.get(site.varnish.http, "/slow?ms=4000&id=busy", 10, {"X-Bluegreen-Color": "blue"})))
+        slow.start()
+        from bluegreen.local import wait_for
+
+        def busy():
+            with site.varnish.connect() as admin:
+                entry = next(e for e in admin.vcl_list() if e["name"] == blue)
+            return entry.get("busy", 0) > 0 or entry["status"] == "active"
+
+        with site.varnish.connect() as admin:
+            admin.vcl_use(blue)  # blue's VCL takes the slow request, then green is live again
+            wait_for(busy, 5, "the slow request to hold blue's VCL")
+            admin.vcl_use(site.state()["colors"]["green"]["vcl"])
+            admin.vcl_discard(blue)
+            listed = {e["name"]: e["status"] for e in admin.vcl_list()}
+        if listed.get(blue) == "discarded":
+            with Fleet((site.varnish.admin,), site.varnish.secret_path.read_bytes()) as fleet:
+                assert fleet.missing(blue) == [str(site.varnish.admin)]
+        slow.join(15)
+        run = site.cli("rollback", "--stage", "test")  # loads blue's VCL again once it is gone
+        assert run.code == 0, run.text
+        assert site.served() == ("blue", "1.0.0")
