@@ -25,7 +25,8 @@ class TestInStep:
         needs = re.search(r"NEEDS = \[(.*?)\n\]", LIBRARY, re.S).group(1)
         steps = set(re.findall(r"^\s+(\w+):", needs, re.M))
         assert steps - ANNOUNCED <= set(STEPS)
-        assert set(STEPS) - {"release", "demo"} <= steps, "a step Jenkins cannot run"
+        local_only = {"release", "demo", "vcl-snippet"}  # one-go, the demo, a snippet for your own VCL
+        assert set(STEPS) - local_only <= steps, "a step Jenkins cannot run"
 
     def test_every_public_method_has_help(self):
         methods = re.findall(r"^(?:String|void|Map) (\w+)\(", LIBRARY, re.M)
