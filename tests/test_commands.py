@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
 
-from bluegreen import commands
+from bluegreen import commands, local
 from bluegreen.local import wait_for
 
 SPAWNER = """
@@ -16,15 +15,6 @@ child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
 open(sys.argv[1], "w").write(str(child.pid))
 time.sleep(120)
 """
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:  # a zombie waiting for its parent counts as gone
-        return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def spawner(tmp_path):
@@ -62,7 +52,7 @@ class TestTimeout:
         assert not done.ok and "timed out after 1 s" in done.describe()
         assert time.monotonic() - start < 10
         grandchild = int((tmp_path / "grandchild.pid").read_text())
-        wait_for(lambda: not alive(grandchild), 5, "the grandchild to be gone")
+        wait_for(lambda: not local.alive(grandchild), 5, "the grandchild to be gone")
 
     def test_an_interrupt_kills_every_running_command(self, tmp_path):
         results = []
@@ -74,7 +64,7 @@ class TestTimeout:
         commands.kill_all()
         thread.join(10)
         assert results and not results[0].ok
-        wait_for(lambda: not alive(int(pidfile.read_text())), 5, "the grandchild to be gone")
+        wait_for(lambda: not local.alive(int(pidfile.read_text())), 5, "the grandchild to be gone")
 
 
 class TestEnvironment:

@@ -329,12 +329,5 @@ class TestDeployTimeout:
         assert "timed out after 2 s (its process group was killed)" in run.err
         assert_unchanged(site, before, run)
         pid = int(marker.read_text())
-        local.wait_for(lambda: not _alive(pid), 5, "the deploy command's child to be gone")
+        local.wait_for(lambda: not local.alive(pid), 5, "the deploy command's child to be gone")
 
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False

@@ -3,6 +3,7 @@ switch. A real varnishd where it can show the case; a fake answering as an older
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -115,3 +116,22 @@ class TestRealVarnish:
         run = site.cli("rollback", "--stage", "test")  # loads blue's VCL again once it is gone
         assert run.code == 0, run.text
         assert site.served() == ("blue", "1.0.0")
+
+
+class TestLiveSource:
+    """status checks that the live VCL's source is the one bluegreen rendered under its name."""
+
+    def test_a_vcl_changed_under_our_name_is_reported(self, site):
+        site.release("1.0.0")
+        assert site.ok("status", "--stage", "test").code == 0
+        live = site.actives()[0]
+        forged = live[:-8] + ("0" * 8 if not live.endswith("0" * 8) else "1" * 8)
+        with site.varnish.connect() as admin:
+            source = admin.vcl_show(live)
+            admin.vcl_inline(forged, source + "\n# changed by hand\n", "warm")
+            admin.vcl_use(forged)
+        state = site.state()
+        state["colors"]["blue"]["vcl"] = forged  # the record agrees; the content does not
+        (site.out / "test" / "state.json").write_text(json.dumps(state))
+        run = site.cli("status", "--stage", "test")
+        assert run.code == 1 and "whose source is not what bluegreen rendered" in run.out

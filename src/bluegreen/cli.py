@@ -27,6 +27,7 @@ STEPS = {
     "release": "passive, deploy, verify, switch and record in one go",
     "adopt": "record what Varnish serves as the truth (after drift), with a reason",
     "reconcile": "put the recorded live color back on every instance (after a restart)",
+    "retire": "after the rollback window: stop the previous color, then contract the schema",
     "demo": "a full release on this machine: local Varnish, two colors, traffic, rollback",
     "vcl-snippet": "print the lines your own VCL needs to route to this stage's label (label mode)",
 }
@@ -59,6 +60,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                            help="switch without a passed verify (loud, and recorded)")
         if name == "adopt":
             p.add_argument("--reason", required=True, help="why Varnish is taken as the truth")
+        if name == "retire":
+            p.add_argument("--now", action="store_true",
+                           help="retire inside the rollback window (rollback then takes a redeploy)")
         if name == "demo":
             p.add_argument("--keep", action="store_true",
                            help="leave the demo running until Ctrl-C")

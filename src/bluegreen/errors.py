@@ -11,6 +11,8 @@
         │   └── VarnishAuthError        2  the secret was rejected (a configuration fault)
         ├── VclCompileError             2  Varnish refused our rendered VCL (template fault)
         ├── DeployError                 3  the deploy command failed on a server
+        ├── MigrationError              3  schema.expand, schema.contract or schema.inspect failed
+        ├── RetireError                 3  retire.command failed, or a retired server still answers
         └── JenkinsError                3  the Jenkins REST API failed or returned garbage
 
 Foreign exceptions (OSError, socket.timeout, requests errors) are translated into this tree at
@@ -67,4 +69,12 @@ class DeployError(DependencyError):
 
 
 class JenkinsError(DependencyError):
+    pass
+
+
+class MigrationError(DependencyError):
+    pass
+
+
+class RetireError(DependencyError):
     pass

@@ -139,13 +139,14 @@ def stop_sample_apps(run_dir: Path) -> None:
             pass
         else:
             try:
-                wait_for(lambda p=pid: not _alive(p), 10, f"sample app pid {pid} to exit")
+                wait_for(lambda p=pid: not alive(p), 10, f"sample app pid {pid} to exit")
             except TimeoutError:
                 os.kill(pid, signal.SIGKILL)
         pidfile.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, exited but not yet reaped, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

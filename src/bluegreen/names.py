@@ -45,3 +45,8 @@ def discardable_color(app: str, stage: str, name: str | None) -> str | None:
     m = re.fullmatch(re.escape(f"{app}_{stage}_") + COLOR_GROUP + "_" + tag(app, stage)
                      + r"[0-9a-f]{8}", name)
     return m.group(1) if m else None
+
+
+def rendered(name: str, source: str) -> bool:
+    """Whether `source` (as `vcl.show` gives it) is the content the VCL's name was made from."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:8] == name[-8:]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bluegreen import checks
+from bluegreen import checks, names
 from bluegreen.config import COLORS
 from bluegreen.errors import BluegreenError
+from bluegreen.lifecycle import REDEPLOY, REFUSE, readiness, rollback_action
 from bluegreen.names import color_of
 
 
@@ -14,9 +15,13 @@ def observe(ctx, stage, state: dict | None) -> dict:
     loaded = {}
     try:
         with ctx.fleet(stage) as fleet:
-            for inst, name in fleet.lives().items():
-                facts["instances"][inst] = {"vcl": name, "color": color_of(config.app, stage.name, name),
-                                            "label": stage.label if config.label_mode else None}
+            lives = fleet.lives()
+            for admin in fleet.admins:
+                inst, name = str(admin.address), lives[str(admin.address)]
+                color = color_of(config.app, stage.name, name)
+                facts["instances"][inst] = {
+                    "vcl": name, "color": color, "label": stage.label if config.label_mode else None,
+                    "source_ok": names.rendered(name, admin.vcl_show(name)) if color else None}
             loaded = {i: {e.get("name") for e in entries} for i, entries in fleet.loaded().items()}
     except BluegreenError as exc:
         facts["varnish_error"] = exc.message
@@ -30,6 +35,7 @@ def observe(ctx, stage, state: dict | None) -> dict:
                             "healthy": health.ok, "detail": checks.describe(health)})
         facts["colors"][color] = servers
     facts["rollback"] = rollback_ready(state, facts, loaded)
+    facts["readiness"] = {c: readiness(state, c) for c in COLORS}
     return facts
 
 
@@ -38,6 +44,10 @@ def rollback_ready(state: dict | None, facts: dict, loaded: dict) -> dict:
         return {"ready": False, "why": "no previous color recorded"}
     prev = state["previous"]
     info = (state.get("colors") or {}).get(prev, {})
+    action = rollback_action(state)  # readiness: retired redeploys, contracted refuses
+    if action["action"] in (REDEPLOY, REFUSE):
+        return {"ready": False, "color": prev, "release": info.get("release"),
+                "why": action["why"], "action": action["action"]}
     history = state.get("history") or []
     if history and history[-1].get("action") == "rollback":
         return {"ready": False, "color": prev, "release": info.get("release"),
@@ -53,4 +63,5 @@ def rollback_ready(state: dict | None, facts: dict, loaded: dict) -> dict:
     unloaded = [i for i, names in loaded.items() if info.get("vcl") not in names]
     why = f"ready; VCL {info.get('vcl')} is loaded again first on {', '.join(unloaded)}" if unloaded \
         else "ready"
-    return {"ready": True, "color": prev, "release": info.get("release"), "why": why}
+    return {"ready": True, "color": prev, "release": info.get("release"), "why": why,
+            "action": "switch"}

@@ -37,6 +37,10 @@ def summary(facts: dict) -> str:
     rb = facts["observed"]["rollback"]
     if rb.get("ready"):
         text += f", rollback to {rb['color']} {rb['release']} ready"
+    elif rb.get("action") in ("redeploy", "refuse"):
+        text += (f", rollback to {rb['color']} {rb['release']} by redeploy ({rb['color']} retired)"
+                 if rb["action"] == "redeploy" else
+                 f", no rollback ({rb['color']} contracted: roll forward)")
     else:
         text += f", no rollback ready ({rb['why']})"
     if (state.get("switch") or {}).get("forced"):

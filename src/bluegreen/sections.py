@@ -18,7 +18,7 @@ WATCH_SOURCES = ("prometheus", "varnish")
 
 
 class SchemaConfig(Record):
-    __slots__ = ("expand", "contract", "pending", "inspect", "timeout_s")
+    __slots__ = ("expand", "contract", "pending", "inspect", "database", "timeout_s")
 
 
 class CompareConfig(Record):
@@ -38,8 +38,15 @@ class RetireConfig(Record):
 def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
     if not raw:
         return None
-    read.only(raw, "schema", {"expand", "contract", "pending", "inspect", "timeout_s"})
+    read.only(raw, "schema", {"expand", "contract", "pending", "inspect", "database", "timeout_s"})
+    database = read.string(raw, "database", None, "schema.database") if "database" in raw else None
+    if database and not database.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError("schema.database: should be a sqlite:///PATH or postgresql://... URL; for "
+                          "another database, set schema.inspect to a command printing the catalogue")
+    if database and database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
+        database = "sqlite:///" + str(read.resolve(base_dir, database[len("sqlite:///"):]))
     return SchemaConfig(
+        database=database,
         expand=read.argv(raw, "expand", "schema.expand", SCHEMA_PLACEHOLDERS),
         contract=read.argv(raw, "contract", "schema.contract", SCHEMA_PLACEHOLDERS),
         pending=read.argv(raw, "pending", "schema.pending", SCHEMA_PLACEHOLDERS),

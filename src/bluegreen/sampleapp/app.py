@@ -61,7 +61,9 @@ def page(req: Request) -> Answer:
 
 def routes() -> dict:
     """{path: route}; any other path is a page."""
-    return {"/health": health, "/version": version, "/slow": slow}
+    from bluegreen.sampleapp import people
+
+    return {"/health": health, "/version": version, "/slow": slow, "/people": people.people}
 
 
 def make_handler(color: str, release: str):
@@ -76,6 +78,10 @@ def make_handler(color: str, release: str):
 
         def do_HEAD(self):  # noqa: N802
             self.serve("HEAD")
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))  # keep-alive stays in step
+            self.serve("POST")
 
         def serve(self, method: str):
             url = urlsplit(self.path)

@@ -1,6 +1,6 @@
 """deploy --stage S --version V: the release onto every passive server; both VCLs on Varnish."""
 
-from bluegreen import checks, deployer, names, vcl
+from bluegreen import checks, deployer, migrations, names, vcl
 from bluegreen.context import Result, Timer
 from bluegreen.errors import DeployError, Refused
 from bluegreen.steps._common import guard_plan_holds
@@ -25,6 +25,7 @@ def run(ctx, args) -> Result:
         ctx.say(f"vcl {stage.name}: both colors loaded warm on {len(stage.varnish)} instance(s) "
                 f"in {timer.seconds:.2f} s")
         guard_plan_holds(ctx, stage, plan, fleet.actives())
+    migrations.expand(ctx, stage, files, plan, release)  # [schema] expand, before the servers change
     outcomes = _deploy_servers(ctx, config, stage, color, release)
     plan.update(release=release, vcl={c: n for c, (n, _) in rendered.items()}, verified=None,
                 verify_failed=None, deploy=[{"server": str(o.server), "ok": o.ok, "detail": o.detail}

@@ -24,6 +24,10 @@ def roll_back(ctx, stage, reason: str) -> Result:
     live, target = state["live"], state.get("previous")
     last = (state.get("history") or [{}])[-1]
     target_info = (state.get("colors") or {}).get(target or "", {})
+    # -- schema/readiness (issue 10): contracted refuses; retired is redeployed and verified first
+    from bluegreen.revive import before_rollback
+    before_rollback(ctx, stage, state)
+    # -- end schema/readiness
     with ctx.fleet(stage) as fleet:
         lives = fleet.lives()
         colors = instance_colors(config.app, stage.name, lives)

@@ -37,7 +37,7 @@ def _one(ctx, config, stage) -> dict:
     recorded = state.get("live") if state else None
     return {"unreachable": bool(facts["varnish_error"]) or unreadable, "recorded_live": recorded,
             "instances": facts["instances"], "colors": facts["colors"],
-            "rollback": facts["rollback"], "problems": problems}
+            "rollback": facts["rollback"], "readiness": facts["readiness"], "problems": problems}
 
 
 def _problems(stage: str, facts: dict, state: dict | None) -> list[str]:
@@ -61,7 +61,9 @@ def _problems(stage: str, facts: dict, state: dict | None) -> list[str]:
     if now != recorded:
         return [f"drift: Varnish serves {now or 'no color of ours'}, the record says "
                 f"{recorded or 'nothing'}: {drift_advice(stage, now, recorded)}"]
-    out = []
+    out = [f"{i} serves {v['vcl']}, whose source is not what bluegreen rendered under that name (it "
+           f"was changed by hand?): run 'reconcile --stage {stage}' after discarding it, or release again"
+           for i, v in instances.items() if v.get("source_ok") is False]
     info = (state.get("colors") or {}).get(recorded or "") or {}
     other = {i: v["vcl"] for i, v in instances.items() if recorded and info.get("vcl")
              and v["vcl"] != info["vcl"]}
@@ -88,8 +90,11 @@ def _lines(name: str, info: dict) -> list[str]:
         for s in servers:
             health = "healthy" if s["healthy"] else s["detail"]
             out.append(f"  {color:<6} {s['server']:<22} {s['release'] or '-':<12} {health}")
+    out.append("  readiness: " + ", ".join(f"{c} {r or '-'}" for c, r in info["readiness"].items()))
     rb = info["rollback"]
     ready = f"ready to {rb['color']} {rb['release']}" if rb["ready"] else f"not ready ({rb['why']})"
+    if rb.get("action") == "redeploy":
+        ready = f"by redeploy to {rb['color']} {rb['release']} ({rb['why']})"
     out.append(f"  rollback: {ready}")
     out += [f"  PROBLEM: {p}" for p in info["problems"]]
     return out

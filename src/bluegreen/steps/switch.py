@@ -2,6 +2,7 @@
 
 from bluegreen.context import Result
 from bluegreen.errors import Refused
+from bluegreen.lifecycle import with_expand_of
 from bluegreen.names import color_of
 from bluegreen.plan import after_switch
 
@@ -33,6 +34,7 @@ def run(ctx, args) -> Result:
         state = after_switch(plan.get("previous_state"), config.app, stage.name, to=target,
                              release=release, vcls=plan["vcl"], window_ms=window, instances=count,
                              forced=forced, action="switch", build=ctx.build(), key=plan["id"])
+        state = with_expand_of(state, plan)  # schema: this release's expand joins state["migrations"]
         files.write_state(state)
         plan["switched"] = {"to": target, "vcl": name, "window_ms": window, "instances": count,
                             "forced": forced, "at": state["switch"]["at"]}

@@ -1,0 +1,131 @@
+"""retire --stage S [--now]: after the rollback window, stop the previous color, then contract.
+
+    1. refuse inside the rollback window (retire.after_s since the switch) unless --now, and
+       while any Varnish instance serves another VCL than the recorded live one (it could route
+       to the previous color other than through preview)
+    2. retire.command on every server of the previous color (stop or shrink; must be idempotent)
+    3. check none of them answers any more; record readiness `retired`
+    4. schema.contract with {version} = the live release, unless recorded for it already; record
+       the migration and readiness `contracted`
+
+Each part is recorded as soon as it is done, so a rerun after a kill or a failure converges: a
+retired color is not stopped again, a recorded contraction is not run again.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bluegreen import checks, deployer, lifecycle, migrations
+from bluegreen.context import Result
+from bluegreen.errors import ConfigError, Refused, RetireError
+from bluegreen.steps import record
+from bluegreen.store import now_iso
+
+
+def run(ctx, args) -> Result:
+    config = ctx.config
+    stage = config.stage(args.stage)
+    if config.retire is None or not config.retire.command:
+        raise ConfigError("retire.command: is required to retire: the argv that stops one server, "
+                          'e.g. command = ["./stop.sh", "{host}", "{port}", "{color}"]')
+    files = ctx.files(stage)
+    state = ctx.store().load(files, config.app)
+    color, release, live_release = _parties(state, stage.name)
+    contract = bool(config.schema and config.schema.contract)
+    kind = lifecycle.readiness(state, color)
+    recorded = lifecycle.has_migration(state, "contract", live_release)
+    if kind == "contracted" or (kind == "retired" and not contract and not recorded):
+        ctx.say(f"retire {stage.name}: {color} {release} is already {kind}; nothing to do")
+        return _answer(ctx, stage, files, state, color, already=True)
+    _check_window(ctx, state, stage.name, config.retire.after_s, bool(args.now))
+    _check_routes(ctx, stage, state)
+    if kind != "retired":
+        _stop(ctx, config, stage, color, release)
+        state = lifecycle.with_readiness(state, color, "retired")
+        state = lifecycle.with_history(state, "retire", color, release, now_iso(), ctx.build())
+        files.write_state(state)
+        ctx.say(f"retire {stage.name}: {color} {release} is retired (stopped); rollback to it now "
+                "takes a redeploy")
+    if contract or recorded:
+        if not recorded:
+            migrations.contract(ctx, live_release)
+            state = lifecycle.with_migration(state, "contract", live_release, now_iso())
+        state = lifecycle.with_readiness(state, color, "contracted")
+        state = lifecycle.with_history(state, "contract", color, release, now_iso(), ctx.build(),
+                                       reason=f"schema contracted for {live_release}")
+        files.write_state(state)
+        ctx.say(f"retire {stage.name}: schema contracted for {live_release}; {color} {release} "
+                "can no longer be rolled back to (roll forward instead)")
+    return _answer(ctx, stage, files, state, color, already=False)
+
+
+def _parties(state, stage: str) -> tuple[str, str | None, str | None]:
+    if not state or not state.get("live") or not state.get("previous"):
+        raise Refused(f"nothing to retire in stage {stage}: no previous color is recorded")
+    colors = state.get("colors") or {}
+    color = state["previous"]
+    return color, (colors.get(color) or {}).get("release"), \
+        (colors.get(state["live"]) or {}).get("release")
+
+
+def _check_window(ctx, state, stage: str, after_s: float, now_flag: bool) -> None:
+    left = lifecycle.window_left(state, after_s, time.time())
+    if left is not None and left <= 0:
+        return
+    at = (state.get("switch") or {}).get("at") or "an unrecorded time"
+    if now_flag:
+        ctx.say(f"retire {stage}: --now: the rollback window ({after_s:g} s after the switch at "
+                f"{at}) is cut short")
+        return
+    when = (f"it ends in {left:.0f} s" if left is not None else "no switch time is recorded")
+    raise Refused(f"retire {stage}: inside the rollback window: {state['live']} went live at {at} "
+                  f"and retire.after_s is {after_s:g} s ({when}); until then rollback to "
+                  f"{state['previous']} is one vcl.use; retire later, or with --now; nothing changed")
+
+
+def _check_routes(ctx, stage, state) -> None:
+    with ctx.fleet(stage) as fleet:
+        stray = lifecycle.stray_instances(state, fleet.lives())
+    if stray:
+        live_vcl = ((state.get("colors") or {}).get(state["live"]) or {}).get("vcl")
+        detail = ", ".join(f"{inst} serves {name or 'nothing'}" for inst, name in stray.items())
+        raise Refused(f"retire {stage.name}: not every Varnish instance serves the live VCL "
+                      f"{live_vcl}: {detail}; the previous color may still take traffic: run "
+                      f"'status --stage {stage.name}' (and 'reconcile' if it drifted); nothing changed")
+
+
+def _stop(ctx, config, stage, color: str, release: str | None) -> None:
+    servers = stage.color_servers(color)
+    jobs = [(s, deployer.fill(config.retire.command, {"host": s.host, "port": str(s.port),
+                                                      "color": color, "version": release or ""}))
+            for s in servers]
+    ctx.say(f"retire {stage.name}: stopping {color} {release} on {len(servers)} server(s)")
+    outcomes = deployer.run_all(jobs, config.base_dir, config.deploy.parallel,
+                                config.retire.timeout_s, pass_secrets=config.deploy.pass_secrets)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise RetireError(f"retire.command failed on {len(failed)} of {len(outcomes)} {color} "
+                          "server(s): " + "; ".join(f"{o.server}: {o.detail}" for o in failed)
+                          + f"; {color} stays recorded as rollback-ready; fix it and run retire again")
+    timeout, headers = config.checks.timeout_s, checks.host_header(config)
+
+    def silent():
+        answering = [str(s) for s in servers if checks.get(s, config.checks.health_path, timeout,
+                                                           headers).status is not None]
+        return not answering, ", ".join(answering)
+
+    quiet, answering, _ = checks.Poll(config.checks.wait_s).until(silent)
+    if not quiet:
+        raise RetireError(f"retire.command ran, but {answering} still answer(s) "
+                          f"{config.checks.health_path} after {config.checks.wait_s:g} s: it should "
+                          f"stop them; {color} stays recorded as rollback-ready; run retire again")
+
+
+def _answer(ctx, stage, files, state, color, already: bool) -> Result:
+    record.write_outputs(ctx, stage, files, state)
+    kind = lifecycle.readiness(state, color)
+    action = lifecycle.rollback_action(state)
+    return Result(kind, {"stage": stage.name, "color": color, "readiness": kind,
+                         "already": already, "migrations": state.get("migrations") or [],
+                         "rollback": action})
