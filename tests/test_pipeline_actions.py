@@ -3,9 +3,9 @@ given (credentials, settings), which builds may release, and which bluegreen the
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -91,16 +91,18 @@ class TestDrift:
         assert ci.jenkins.post(f"{build.number}/input/ProdAction/abort", "alice").ok
         assert build.wait().result == "ABORTED"
 
-    def test_retire(self, ci):
-        probe = subprocess.run([Path(sys.executable).parent / "bluegreen", "retire", "--help"],
-                               capture_output=True)
-        if probe.returncode != 0:
-            pytest.skip("bluegreen has no retire step yet")
+    def test_retire_after_the_window_or_now(self, ci):
+        stop = [sys.executable, "-m", "bluegreen.sampleapp.stop", "{host}", "{port}", "{color}"]
+        ci.write_config(extra=f"\n[retire]\nafter_s = 3600\ncommand = {json.dumps(stop)}\n")
         assert ci.release("1.0.0").code == 0
         assert ci.release("1.1.0").code == 0
+        early = ci.act("retire", "test")
+        assert early.result == "FAILURE" and "rollback window" in early.console
         retired = ci.act("retire", "test", RETIRE_NOW=True)
         assert retired.code == 0, retired.console[-3000:]
+        assert retired.stages_run() == ["check", "action", "retire"]
         assert ci.archived_state(retired.number, "test")["colors"]["blue"]["readiness"] == "retired"
+        assert any(e["present"] for e in retired.events("publishHTML"))
 
 
 class TestWhatEachStepGets:
