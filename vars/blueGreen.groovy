@@ -152,7 +152,9 @@ String checkAgent(Map options = [:]) {
 // The rule: the same major.minor passes, whatever the patch level. From 1.0 on, an agent of a
 // newer minor within the same major passes with a warning (it still knows every step and flag of
 // this one). Anything else fails: an older minor, another major, a 0.x of another minor (before
-// 1.0 a minor may change the state files or the command line).
+// 1.0 a minor may change the state files or the command line). NonCPS: a Matcher is not
+// serialisable, and this calls no step.
+@NonCPS
 Map compatibility(String library, String said, String where) {
     java.util.regex.Matcher m = said =~ /bluegreen (\d+)\.(\d+)\.(\d+)\S*/
     List want = library.tokenize('.')*.toInteger()
