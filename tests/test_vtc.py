@@ -42,6 +42,7 @@ CASES = {
     "listener_token.vtc": {"vcl": 'preview_listener = "preview"\npreview_token_file = "@TOKEN_FILE@"\n',
                            "stage": 'preview = ["127.0.0.1:6090"]\n'},
     "token.vtc": {"vcl": 'preview_token_file = "@TOKEN_FILE@"\n'},
+    "compare_pass.vtc": {"vcl": 'preview_token_file = "@TOKEN_FILE@"\n'},  # compare (issue 11)
     "token_missing.vtc": {"vcl": 'preview_token_file = "/nonexistent/bluegreen/preview.token"\n'},
     "probe.vtc": {"checks": 'host = "shop.example.com"\n',
                   "probe": "interval_s = 0.2\ntimeout_s = 0.1\nwindow = 2\nthreshold = 2\n",

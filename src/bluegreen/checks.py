@@ -17,6 +17,8 @@ class Answer:
     body: str = ""
     headers: dict = field(default_factory=dict)
     error: str | None = None
+    data: bytes = b""  # the raw body (up to the read limit)
+    unreachable: bool = False  # the connection itself failed: nothing listens there
 
     @property
     def ok(self) -> bool:
@@ -83,3 +85,30 @@ class Poll:
 def host_header(config) -> dict:
     """The Host header every check sends when `checks.host` is set (name-based virtual hosts)."""
     return {"Host": config.checks.host} if config.checks.host else {}
+
+
+def request(address: Address, method: str, path: str, timeout: float, headers: dict | None = None,
+            limit: int = 65536) -> Answer:
+    """Any method, the raw body kept (up to `limit` bytes), and whether the connection itself
+    failed (compare). A Host in `headers` replaces the address's own."""
+    conn = http.client.HTTPConnection(address.host, address.port, timeout=timeout)
+    try:
+        try:
+            conn.connect()
+        except OSError as exc:
+            return Answer(None, error=_describe_error(exc, timeout), unreachable=True)
+        conn.request(method, path, headers={"Connection": "close", **(headers or {})})
+        resp = conn.getresponse()
+        data = resp.read(limit)
+        return Answer(resp.status, data.decode("utf-8", "replace"),
+                      {k.lower(): v for k, v in resp.getheaders()}, data=data)
+    except (OSError, http.client.HTTPException) as exc:
+        return Answer(None, error=_describe_error(exc, timeout))
+    finally:
+        conn.close()
+
+
+def _describe_error(exc: Exception, timeout: float) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    return getattr(exc, "strerror", None) or exc.__class__.__name__

@@ -20,6 +20,7 @@ STEPS = {
     "passive": "determine the live and the passive color; print the passive color",
     "deploy": "deploy --version V onto every server of the passive color; load both VCLs",
     "verify": "check the passive color runs the release, healthy, directly and through Varnish",
+    "compare": "replay safe requests to the live and the passive color; only expected changes pass",
     "switch": "make the passive color live on every Varnish instance of the stage at once",
     "record": "write state.json, report.html and summary.txt for the stage",
     "rollback": "make the previous color live again, after checking it",
@@ -58,6 +59,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if name in ("switch", "release"):
             p.add_argument("--force", action="store_true",
                            help="switch without a passed verify (loud, and recorded)")
+        if name == "compare":
+            p.add_argument("--expected", help="the expected-changes file (default compare.expected)")
         if name == "adopt":
             p.add_argument("--reason", required=True, help="why Varnish is taken as the truth")
         if name == "retire":

@@ -1,4 +1,4 @@
-"""JUnit XML for verify, valid against the Jenkins xUnit plugin's junit-10.xsd."""
+"""JUnit XML for verify and compare, valid against the Jenkins xUnit plugin's junit-10.xsd."""
 
 from __future__ import annotations
 
@@ -30,10 +30,11 @@ def _clean(text: str) -> str:
     return str(text).translate(_BAD)
 
 
-def render(stage: str, color: str, release: str, checks: list[Check], timestamp: str) -> str:
+def render(stage: str, color: str, release: str, checks: list[Check], timestamp: str,
+           step: str = "verify") -> str:
     failures = sum(1 for c in checks if not c.ok)
     suite = ET.Element("testsuite", {
-        "name": _clean(f"bluegreen verify {stage} {color} {release}"),
+        "name": _clean(f"bluegreen {step} {stage} {color} {release}"),
         "tests": str(len(checks)), "failures": str(failures), "errors": "0",
         "skipped": str(sum(1 for c in checks if c.skipped)),
         "time": f"{sum(c.seconds for c in checks):.3f}", "timestamp": timestamp,

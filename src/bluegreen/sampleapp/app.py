@@ -5,6 +5,9 @@
     GET /version    the running release, plain text
     GET /slow?ms=N  waits N milliseconds, then answers like /
     GET /...        a page showing the color and the release (cacheable for 60 s)
+    GET /api/...    a small JSON API whose answers differ by release (shopapi.py)
+
+Every request is logged ("METHOD PATH") in $SAMPLEAPP_RUN_DIR/HOST_PORT.requests (shopapi.py).
 
 Each route is a function of the request that returns an `Answer`; `routes()` is the table.
 """
@@ -61,17 +64,27 @@ def page(req: Request) -> Answer:
 
 def routes() -> dict:
     """{path: route}; any other path is a page."""
-    from bluegreen.sampleapp import people
+    from bluegreen.sampleapp import people, shopapi
 
-    return {"/health": health, "/version": version, "/slow": slow, "/people": people.people}
+    return {"/health": health, "/version": version, "/slow": slow, "/people": people.people,
+            **shopapi.routes()}
 
 
-def make_handler(color: str, release: str):
+def make_handler(color: str, release: str, log=None):
     table = routes()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "sampleapp"
+        # Headers and body go out in two writes: without TCP_NODELAY the body waits for Varnish's
+        # delayed ACK (40 ms) on every kept-alive backend connection.
+        disable_nagle_algorithm = True
+
+        def parse_request(self):  # every request, whatever its method, goes into the log
+            parsed = super().parse_request()
+            if parsed and log is not None:
+                log.write(self.command, self.path)
+            return parsed
 
         def do_GET(self):  # noqa: N802 (http.server's naming)
             self.serve("GET")
@@ -116,7 +129,10 @@ def main() -> int:
     args = parser.parse_args()
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.color, args.release))
+    from bluegreen.sampleapp.shopapi import RequestLog
+
+    handler = make_handler(args.color, args.release, RequestLog(args.host, args.port))
+    server = ThreadingHTTPServer((args.host, args.port), handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()

@@ -1,6 +1,7 @@
 """switch --stage S: the passive color goes live on every Varnish instance at once."""
 
 from bluegreen.context import Result
+from bluegreen.diff import check_switch  # compare's gate (issue 11)
 from bluegreen.errors import Refused
 from bluegreen.lifecycle import with_expand_of
 from bluegreen.names import color_of
@@ -15,6 +16,7 @@ def run(ctx, args) -> Result:
     target, release = plan["passive"], plan.get("release")
     forced = bool(getattr(args, "force", False))
     _check_verified(plan, stage.name, forced)
+    check_switch(plan, stage.name, forced)  # compare's gate (issue 11): a failed compare refuses
     if forced:
         ctx.say(f"WARNING: --force: switching {stage.name} to {target} {release} without a passed "
                 "verify; this is recorded in the state and the report")
