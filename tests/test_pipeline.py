@@ -27,8 +27,9 @@ OTHER_REVISION = "BLUEGREEN_HARNESS_JENKINSFILE" in os.environ
 JENKINSFILE = Path(os.environ.get("BLUEGREEN_HARNESS_JENKINSFILE", ROOT / "Jenkinsfile"))
 VARS = Path(os.environ.get("BLUEGREEN_HARNESS_VARS", ROOT / "vars"))
 SHIM = """#!/bin/sh
-# Test shim until compare and watch exist in bluegreen: a step this bluegreen does not know yet
-# is skipped, as those steps skip when not configured; everything else goes to bluegreen.
+# Test shim until watch exists in bluegreen (remove it then): a step of the shared Jenkinsfile
+# this bluegreen does not know yet is skipped, as the step skips when not configured; every
+# step bluegreen knows (compare since it landed) goes to bluegreen unchanged.
 step=""
 for arg in "$@"; do case "$arg" in compare|watch) step="$arg"; break;; -*) ;; *) break;; esac; done
 if [ -n "$step" ] && ! "{real}" "$step" --help >/dev/null 2>&1; then
@@ -207,6 +208,36 @@ class TestRelease:
         assert build.stages_run() == ["check"]
         assert not build.events("lock") and not build.events("node")
         assert ci.served("test")[0] is None
+
+
+class TestCompare:
+    """compare runs after verify: its report is published, and a difference stops the release."""
+
+    def configure(self, ci, expected: str | None = None) -> None:
+        (ci.scm / "compare").mkdir(exist_ok=True)
+        (ci.scm / "compare" / "requests.txt").write_text("GET /health\nGET /version\n")
+        extra = '\n[compare]\nrequests = "compare/requests.txt"\n'
+        if expected:
+            (ci.scm / "compare" / "expected.toml").write_text(expected)
+            extra += 'expected = "compare/expected.toml"\n'
+        ci.write_config(extra=extra)
+
+    def test_an_unexpected_difference_stops_the_release_before_the_switch(self, ci):
+        self.configure(ci)
+        assert ci.release("1.0.0").code == 0  # the first release: nothing live to compare with
+        changed = ci.release("1.1.0", approve=False)
+        assert changed.result == "FAILURE" and changed.stages_run()[-1] == "test: compare"
+        [report] = [e for e in changed.events("junit") if "compare" in e["pattern"]]
+        assert report["files"] == ["bluegreen-out/test/junit-compare.xml"] and report["failed"] > 0
+        assert ci.served("test") == ("blue", "1.0.0")
+
+        self.configure(ci, expected='[[change]]\npath = "/version"\nfield = "body"\n')
+        expected = ci.release("1.1.0")
+        assert expected.code == 0, expected.console[-3000:]
+        [report] = [e for e in expected.events("junit")
+                    if e["pattern"] == "bluegreen-out/test/junit-compare.xml"]
+        assert report["files"] and report["failed"] == 0
+        assert ci.served("test") == ("green", "1.1.0")
 
 
 class TestApproval:
