@@ -25,8 +25,10 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
-def get(address: Address, path: str, timeout: float, headers: dict | None = None) -> Answer:
-    conn = http.client.HTTPConnection(address.host, address.port, timeout=timeout)
+def get(address: Address, path: str, timeout: float, headers: dict | None = None,
+        tls: bool = False) -> Answer:
+    kind = http.client.HTTPSConnection if tls else http.client.HTTPConnection
+    conn = kind(address.host, address.port, timeout=timeout)
     try:
         conn.request("GET", path, headers={"Connection": "close", **(headers or {})})
         resp = conn.getresponse()
@@ -38,6 +40,17 @@ def get(address: Address, path: str, timeout: float, headers: dict | None = None
         return Answer(None, error=getattr(exc, "strerror", None) or exc.__class__.__name__)
     finally:
         conn.close()
+
+
+def get_url(url: str, timeout: float, headers: dict | None = None) -> Answer:
+    """GET an absolute http(s) URL (a metrics API, say)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    tls = parts.scheme == "https"
+    address = Address(parts.hostname or "", parts.port or (443 if tls else 80))
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return get(address, path, timeout, headers, tls=tls)
 
 
 def release_of(answer: Answer) -> str | None:

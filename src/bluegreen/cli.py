@@ -29,6 +29,7 @@ STEPS = {
     "adopt": "record what Varnish serves as the truth (after drift), with a reason",
     "reconcile": "put the recorded live color back on every instance (after a restart)",
     "retire": "after the rollback window: stop the previous color, then contract the schema",
+    "watch": "after the switch: judge the live color's error rate; roll back at once if it fails",
     "demo": "a full release on this machine: local Varnish, two colors, traffic, rollback",
     "vcl-snippet": "print the lines your own VCL needs to route to this stage's label (label mode)",
 }

@@ -129,3 +129,36 @@ def _kill_group(pid: int, proc: subprocess.Popen | None = None) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+class Running:
+    """A long-running command (a log reader for a whole watch): its own process group, its
+    output read line by line by the caller, and the whole group stopped by `stop()`."""
+
+    def __init__(self, argv: list[str], cwd: Path | None = None, pass_secrets: bool = False):
+        self.argv = argv
+        try:
+            self.proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, start_new_session=True,
+                                         env=environment(pass_secrets), text=True, errors="replace",
+                                         bufsize=1)
+        except OSError as exc:
+            self.proc, self.problem = None, f"could not run {argv[0]}: {exc.strerror or exc}"
+            return
+        self.problem = None
+        with _lock:
+            _running.add(self.proc.pid)
+
+    def exited(self) -> int | None:
+        """The exit code once it ended (-1 when it never ran), else None."""
+        if self.proc is None:
+            return -1
+        return self.proc.poll()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        _kill_group(self.proc.pid, self.proc)
+        self.proc.wait()
+        with _lock:
+            _running.discard(self.proc.pid)

@@ -13,7 +13,8 @@
         ├── DeployError                 3  the deploy command failed on a server
         ├── MigrationError              3  schema.expand, schema.contract or schema.inspect failed
         ├── RetireError                 3  retire.command failed, or a retired server still answers
-        └── JenkinsError                3  the Jenkins REST API failed or returned garbage
+        ├── JenkinsError                3  the Jenkins REST API failed or returned garbage
+        └── MetricsError                3  watch could not read its source (Prometheus, varnishncsa)
 
 Foreign exceptions (OSError, socket.timeout, requests errors) are translated into this tree at
 the module that talks to the outside system; nothing above that boundary catches them.
@@ -77,4 +78,8 @@ class MigrationError(DependencyError):
 
 
 class RetireError(DependencyError):
+    pass
+
+
+class MetricsError(DependencyError):
     pass

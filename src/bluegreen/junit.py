@@ -58,3 +58,44 @@ def render(stage: str, color: str, release: str, checks: list[Check], timestamp:
             out.text = _clean(check.detail)
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def render_watch(stage: str, record: dict, on_inconclusive: str, timestamp: str) -> str:
+    """junit-watch.xml: one case per interval of a watch; an inconclusive interval is skipped
+    when on_inconclusive is "pass", a failure otherwise."""
+    intervals = record.get("intervals") or []
+    unsure_fails = on_inconclusive != "pass"
+    failed = [i for i in intervals if i["verdict"] == "fail"
+              or (i["verdict"] == "inconclusive" and unsure_fails)]
+    skipped = [i for i in intervals if i["verdict"] == "inconclusive" and not unsure_fails]
+    errors = 1 if record.get("exit") == 3 else 0
+    suite = ET.Element("testsuite", {
+        "name": _clean(f"bluegreen watch {stage} {record.get('color')} {record.get('release')}"),
+        "tests": str(len(intervals) + errors), "failures": str(len(failed)), "errors": str(errors),
+        "skipped": str(len(skipped)), "time": f"{len(intervals) * record['settings']['interval_s']:.3f}",
+        "timestamp": timestamp, "hostname": socket.gethostname(),
+    })
+    props = ET.SubElement(suite, "properties")
+    for name in ("color", "release", "source", "verdict", "why"):
+        ET.SubElement(props, "property", {"name": name, "value": _clean(record.get(name) or "")})
+    for entry in intervals:
+        case = ET.SubElement(suite, "testcase", {
+            "name": f"interval {entry['n']}", "classname": _clean(f"{stage}.watch"),
+            "time": f"{record['settings']['interval_s']:.3f}"})
+        detail = _clean(f"{entry['requests']} requests, {entry['errors']} errors, share "
+                        f"{entry['share']}, threshold {entry['threshold']}: {entry['verdict']} "
+                        f"({entry['why']})")
+        if entry in skipped:
+            ET.SubElement(case, "skipped", {"message": detail})
+        elif entry in failed:
+            failure = ET.SubElement(case, "failure", {"message": detail, "type": entry["verdict"]})
+            failure.text = detail
+        else:
+            ET.SubElement(case, "system-out").text = detail
+    if errors:
+        case = ET.SubElement(suite, "testcase", {"name": "source", "classname": _clean(f"{stage}.watch"),
+                                                 "time": "0.000"})
+        ET.SubElement(case, "error", {"message": _clean(record.get("why") or ""),
+                                      "type": "MetricsError"}).text = _clean(record.get("why") or "")
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

@@ -45,6 +45,10 @@ def summary(facts: dict) -> str:
         text += f", no rollback ready ({rb['why']})"
     if (state.get("switch") or {}).get("forced"):
         text += ", FORCED without verify"
+    from bluegreen import verdict
+
+    if verdict.current(state):
+        text += ", " + verdict.summary(verdict.current(state))
     return text
 
 

@@ -14,6 +14,10 @@ from bluegreen.errors import ConfigError
 SCHEMA_PLACEHOLDERS = {"version"}
 RETIRE_PLACEHOLDERS = {"host", "port", "color", "version"}
 INCONCLUSIVE = ("pass", "fail", "rollback")
+WATCH_LOG_PLACEHOLDERS = {"host", "port", "instance", "name", "format"}
+WATCH_KEYS = {"seconds", "interval_s", "max_error_rate", "min_requests", "on_inconclusive", "source",
+              "prometheus", "requests_query", "errors_query", "baseline_s", "log_command",
+              "log_names", "timeout_s"}
 WATCH_SOURCES = ("prometheus", "varnish")
 
 
@@ -28,7 +32,8 @@ class CompareConfig(Record):
 
 class WatchConfig(Record):
     __slots__ = ("seconds", "interval_s", "max_error_rate", "min_requests", "on_inconclusive",
-                 "source", "prometheus", "requests_query", "errors_query")
+                 "source", "prometheus", "requests_query", "errors_query", "baseline_s",
+                 "log_command", "log_names", "timeout_s")
 
 
 class RetireConfig(Record):
@@ -75,9 +80,7 @@ def compare(raw: dict, base_dir: Path) -> CompareConfig | None:
 def watch(raw: dict) -> WatchConfig | None:
     if not raw:
         return None
-    read.only(raw, "watch", {"seconds", "interval_s", "max_error_rate", "min_requests",
-                             "on_inconclusive", "source", "prometheus", "requests_query",
-                             "errors_query"})
+    read.only(raw, "watch", WATCH_KEYS)
     interval = read.seconds(raw, "interval_s", 10, "watch.interval_s", minimum=1, maximum=3600)
     seconds = read.seconds(raw, "seconds", 120, "watch.seconds", minimum=interval)
     source = read.choice(raw, "source", "prometheus" if "prometheus" in raw else "varnish",
@@ -102,7 +105,26 @@ def watch(raw: dict) -> WatchConfig | None:
         errors_query=read.string(
             raw, "errors_query",
             'sum(increase(http_requests_total{color="{color}",code=~"5.."}[{interval}s]))',
-            "watch.errors_query"))
+            "watch.errors_query"),
+        baseline_s=read.seconds(raw, "baseline_s", 300, "watch.baseline_s", minimum=0, maximum=86400),
+        timeout_s=read.seconds(raw, "timeout_s", 5, "watch.timeout_s", maximum=60),
+        **_watch_log(raw))
+
+
+def _watch_log(raw: dict) -> dict:
+    """Source 2: the argv that reads one instance's log, and each instance's varnishd -n name."""
+    names = raw.get("log_names", {})
+    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                              for k, v in names.items()):
+        raise ConfigError("watch.log_names: should be a table of Varnish admin address = varnishd "
+                          '-n name, e.g. "127.0.0.1:6082" = "/var/lib/varnish/web1"')
+    default = ["varnishncsa", "-n", "{name}"] if names else ["varnishncsa"]
+    command = read.argv({"log_command": raw.get("log_command", default)}, "log_command",
+                        "watch.log_command", WATCH_LOG_PLACEHOLDERS)
+    if any("{name}" in arg for arg in command) and not names:
+        raise ConfigError("watch.log_command: uses {name} but watch.log_names is not set: name each "
+                          'instance\'s varnishd -n, e.g. [watch.log_names] "127.0.0.1:6082" = "web1"')
+    return {"log_command": command, "log_names": dict(names)}
 
 
 def retire(raw: dict) -> RetireConfig | None:

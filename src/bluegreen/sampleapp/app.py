@@ -4,6 +4,7 @@
     GET /health     200 "ok" (500 when the release name ends in "-broken")
     GET /version    the running release, plain text
     GET /slow?ms=N  waits N milliseconds, then answers like /
+    GET /metrics    http_requests_total{color,code} (see metrics.py; -failNN releases fail NN%)
     GET /...        a page showing the color and the release (cacheable for 60 s)
     GET /api/...    a small JSON API whose answers differ by release (shopapi.py)
 
@@ -22,6 +23,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
+
+from bluegreen.sampleapp import metrics
 
 
 class Request(NamedTuple):
@@ -67,7 +70,7 @@ def routes() -> dict:
     from bluegreen.sampleapp import people, shopapi
 
     return {"/health": health, "/version": version, "/slow": slow, "/people": people.people,
-            **shopapi.routes()}
+            "/metrics": metrics.metrics, **shopapi.routes()}
 
 
 def make_handler(color: str, release: str, log=None):
@@ -100,7 +103,7 @@ def make_handler(color: str, release: str, log=None):
             url = urlsplit(self.path)
             req = Request(method, url.path, parse_qs(url.query),
                           {k.lower(): v for k, v in self.headers.items()}, color, release)
-            self.answer(method, table.get(url.path, page)(req))
+            self.answer(method, metrics.serve(table.get(url.path, page), req))
 
         def answer(self, method: str, answer: Answer):
             data = answer.body.encode("utf-8")

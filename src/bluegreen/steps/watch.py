@@ -1,0 +1,187 @@
+"""watch --stage S: after the switch, judge the new live color interval by interval; on the first
+failing interval roll back at once through the rollback code path, while the previous color is
+`hot`. The verdict (release, intervals with their figures, outcome) goes into state.json under
+`watch`, the report and OUT/S/junit-watch.xml. Exit 0 passed, 1 failed (or inconclusive with
+on_inconclusive fail/rollback, or a rollback that was not possible), 3 the source could not be read.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bluegreen import lifecycle, verdict
+from bluegreen.context import Result
+from bluegreen.errors import BluegreenError, Drift, MetricsError, Refused
+from bluegreen.plan import instance_colors, varnish_live
+from bluegreen.store import now_iso, write_text
+
+
+def run(ctx, args) -> Result:
+    config = ctx.config
+    stage = config.stage(args.stage)
+    if config.watch is None:
+        ctx.say(f"watch {stage.name}: not configured, skipped ([watch] is absent from {config.path})")
+        return Result("not configured, skipped", {"stage": stage.name, "configured": False})
+    files = ctx.files(stage)
+    state = ctx.store().load(files, config.app)
+    if not state or not state.get("live"):
+        raise Refused(f"nothing is recorded live for stage {stage.name}: nothing to watch (run "
+                      "'watch' after 'switch' and 'record')")
+    done = _already_watched(state)
+    if done:
+        ctx.say(f"watch {stage.name}: this switch was already watched: {done['verdict']} "
+                f"({done['why']}); nothing to do")
+        return Result(done["verdict"], {"stage": stage.name, **done, "already": True}, done["exit"])
+    _guard_served(ctx, stage, state)
+    return _watch(ctx, stage, files, state, _source(config.watch, stage, config.app))
+
+
+def _watch(ctx, stage, files, state, source) -> Result:
+    settings = ctx.config.watch
+    rules = verdict.Rules(settings.max_error_rate, settings.min_requests, settings.on_inconclusive)
+    live, previous = state["live"], state.get("previous")
+    readiness = lifecycle.readiness(state, previous)  # a record older than readiness: hot
+    record = _new_record(state, settings, source, live, previous)
+    planned = verdict.intervals(settings.seconds, settings.interval_s)
+    ctx.say(f"watch {stage.name}: {live} {record['release']} for {settings.seconds:g} s in {planned} "
+            f"interval(s) of {settings.interval_s:g} s, from {source.describe()}; threshold "
+            f"{verdict.percent(settings.max_error_rate)}, at least {settings.min_requests} requests")
+    if previous and readiness != "hot":
+        ctx.say(f"watch {stage.name}: {previous} is {readiness or 'of unknown readiness'}, not hot: "
+                "a failing verdict will not roll back")
+    error = None
+    try:
+        _observe(ctx, stage, state, source, rules, record, planned)
+    except MetricsError as exc:
+        error = exc
+        record.update(verdict="error", why=exc.message, exit=exc.exit_code)
+    else:
+        result = verdict.outcome(record["intervals"], rules)
+        record.update(verdict=result["verdict"], why=result["why"], exit=result["exit"])
+        if result["rollback"]:
+            error = _roll_back(ctx, stage, files, state, record, previous, readiness)
+    record["finished"] = now_iso()
+    state = _save(ctx, stage, files, state, record, rules)
+    ctx.say(f"bluegreen: {error.message}" if error else
+            f"watch {stage.name}: {record['verdict'].upper()}: {record['why']}")
+    data = {"stage": stage.name, **record, "live": state.get("live")}
+    if error:
+        data.update(ok=False, error=error.message)
+    return Result(record["verdict"], data, record["exit"])
+
+
+def _observe(ctx, stage, state, source, rules, record, planned) -> None:
+    settings = ctx.config.watch
+    live = record["color"]
+    baseline = source.begin(live, record["previous"], _epoch((state.get("switch") or {}).get("at")))
+    record["baseline"] = baseline
+    start = time.monotonic()
+    try:
+        for n in range(1, planned + 1):
+            _sleep_until(start + n * settings.interval_s)
+            figures = source.figures(live, time.time(), settings.interval_s)
+            entry = {**verdict.judge(n, figures, rules, baseline), "at": now_iso()}
+            record["intervals"].append(entry)
+            ctx.say(verdict.line(stage.name, live, entry, planned))
+            if entry["verdict"] == verdict.FAIL:
+                return
+    finally:
+        source.end()
+
+
+def _roll_back(ctx, stage, files, state, record, previous, readiness) -> BluegreenError | None:
+    """Roll back through the rollback code path; the error when it refused or failed."""
+    if not previous or readiness != "hot":
+        why = (f"cannot roll back to {previous}: it is {readiness or 'of unknown readiness'}, not "
+               f"hot; nothing was switched: roll forward with a fixed release, or run "
+               f"'rollback --stage {stage.name}'" if previous else
+               "cannot roll back: no previous color is recorded; nothing was switched")
+        record["rollback"] = {"done": False, "why": why}
+        record["why"] += f"; {why}"
+        ctx.say(f"watch {stage.name}: {why}")
+        return None
+    from bluegreen.steps.rollback import roll_back
+
+    ctx.say(f"watch {stage.name}: {record['why']}: rolling back to {previous}")
+    try:
+        answer = roll_back(ctx, stage, reason="watch")
+    except BluegreenError as exc:
+        record["rollback"] = {"done": False, "to": previous, "why": exc.message}
+        record.update(why=record["why"] + f"; the rollback failed: {exc.message}",
+                      exit=max(record["exit"], exc.exit_code))
+        return exc
+    rolled = files.read_local_state(ctx.config.app) or {}
+    last = (rolled.get("history") or [{}])[-1]
+    record["rollback"] = {"done": True, "to": answer.data.get("live"), "release":
+                          answer.data.get("release"), "at": last.get("at"), "key": last.get("key")}
+    return None
+
+
+def _save(ctx, stage, files, state, record, rules) -> dict:
+    """Add the verdict to what is recorded now (a rollback's record stays as it wrote it)."""
+    from bluegreen import junit
+    from bluegreen.steps.record import write_outputs
+
+    current = files.read_local_state(ctx.config.app) if (record.get("rollback") or {}).get("done") \
+        else None
+    state = {**(current or state), "watch": record}
+    files.write_state(state)
+    write_text(files.dir / "junit-watch.xml",
+               junit.render_watch(stage.name, record, rules.on_inconclusive, now_iso()))
+    write_outputs(ctx, stage, files, state)
+    return state
+
+
+def _new_record(state, settings, source, live, previous) -> dict:
+    return {"release": ((state.get("colors") or {}).get(live) or {}).get("release"), "color": live,
+            "previous": previous, "source": source.name, "started": now_iso(), "finished": None,
+            "switch_key": verdict.went_live(state).get("key"), "intervals": [], "verdict": None, "why": None,
+            "exit": None, "rollback": None,
+            "settings": {"seconds": settings.seconds, "interval_s": settings.interval_s,
+                         "max_error_rate": settings.max_error_rate,
+                         "min_requests": settings.min_requests,
+                         "on_inconclusive": settings.on_inconclusive}}
+
+
+def _already_watched(state: dict) -> dict | None:
+    """The finished verdict on the switch now recorded live (a source error is watched again)."""
+    record = verdict.current(state)
+    return record if record and record.get("exit") != 3 else None
+
+
+def _guard_served(ctx, stage, state) -> None:
+    """Watch what Varnish serves; when it is not the recorded live color, say so and stop."""
+    with ctx.fleet(stage) as fleet:
+        served = varnish_live(stage.name, instance_colors(ctx.config.app, stage.name, fleet.lives()))
+    if served != state["live"]:
+        raise Drift(f"Varnish serves {served or 'no color'} but the record says {state['live']} is "
+                    f"live: run 'status --stage {stage.name}' to see the drift; nothing was watched")
+
+
+def _source(settings, stage, app: str):
+    if settings.source == "prometheus":
+        from bluegreen.prometheus import PrometheusSource
+
+        return PrometheusSource(settings, stage.name)
+    from bluegreen.varnishlog import VarnishLogSource
+
+    return VarnishLogSource(settings, stage, app)
+
+
+def _sleep_until(deadline: float) -> None:
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.5))
+
+
+def _epoch(at: str | None) -> float | None:
+    """Seconds since the epoch of a recorded 2026-11-29T10:00:00.123Z, None if absent or odd."""
+    if not at:
+        return None
+    import calendar
+
+    try:
+        whole, _, rest = at.rstrip("Z").partition(".")
+        fraction = float("0." + rest) if rest.isdigit() else 0.0
+        return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + fraction
+    except ValueError:
+        return None
