@@ -14,6 +14,7 @@ import pytest
 
 from bluegreen import local
 from bluegreen.config import Address
+from bluegreen.local_watch import Traffic
 from tests.conftest import DEPLOY, ROOT, stop_site
 from tests.fake_jenkins import FakeJenkins, Finished, Pipeline, User
 
@@ -26,17 +27,6 @@ USERS = {"deployer": User(TOKEN), "alice": User("alice-token", groups=("release-
 OTHER_REVISION = "BLUEGREEN_HARNESS_JENKINSFILE" in os.environ
 JENKINSFILE = Path(os.environ.get("BLUEGREEN_HARNESS_JENKINSFILE", ROOT / "Jenkinsfile"))
 VARS = Path(os.environ.get("BLUEGREEN_HARNESS_VARS", ROOT / "vars"))
-SHIM = """#!/bin/sh
-# Test shim until watch exists in bluegreen (remove it then): a step of the shared Jenkinsfile
-# this bluegreen does not know yet is skipped, as the step skips when not configured; every
-# step bluegreen knows (compare since it landed) goes to bluegreen unchanged.
-step=""
-for arg in "$@"; do case "$arg" in compare|watch) step="$arg"; break;; -*) ;; *) break;; esac; done
-if [ -n "$step" ] && ! "{real}" "$step" --help >/dev/null 2>&1; then
-  echo "bluegreen $step: not in this bluegreen yet (test shim): skipped" >&2; exit 0
-fi
-exec "{real}" "$@"
-"""
 
 
 class Ci:
@@ -48,11 +38,9 @@ class Ci:
         self.scm = root / "scm"
         self.scm.mkdir(exist_ok=True)
         self.write_config()
-        bin_dir = root / "agent-bin"
+        bin_dir = root / "agent-bin"  # the agent's bluegreen, where a test may put another
         bin_dir.mkdir(exist_ok=True)
-        shim = bin_dir / "bluegreen"
-        shim.write_text(SHIM.replace("{real}", str(Path(sys.executable).parent / "bluegreen")))
-        shim.chmod(0o755)
+        (bin_dir / "bluegreen").symlink_to(Path(sys.executable).parent / "bluegreen")
         agent_env = {"PATH": f"{bin_dir}:{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
                      "SAMPLEAPP_RUN_DIR": str(root / "apps"), "LANG": "C.UTF-8", "HOME": str(root)}
         credentials = {"varnish-secret": {"kind": "file", "content": secret.read_text()},
@@ -238,6 +226,28 @@ class TestCompare:
                     if e["pattern"] == "bluegreen-out/test/junit-compare.xml"]
         assert report["files"] and report["failed"] == 0
         assert ci.served("test") == ("green", "1.1.0")
+
+
+class TestWatch:
+    """watch runs after record: a release failing in front of users is rolled back by it, and the
+    build says why (its JUnit report and the stage report are published although it failed)."""
+
+    def test_a_failing_release_is_rolled_back_and_the_reports_are_published(self, ci):
+        names = "".join(f'"{v.admin}" = "{v.workdir}"\n' for v in ci.varnishes.values())
+        ci.write_config(extra='\n[watch]\nseconds = 4\ninterval_s = 1\nmax_error_rate = 0.05\n'
+                              'min_requests = 10\non_inconclusive = "pass"\nsource = "varnish"\n'
+                              'log_command = ["varnishncsa", "-n", "{name}"]\n'
+                              f"[watch.log_names]\n{names}")
+        assert ci.release("1.0.0").code == 0  # no traffic: inconclusive, which passes
+        with Traffic(ci.varnishes["test"].http, rate=40, limit_s=600, limit=10**6):  # uncached pages
+            failed = ci.release("1.1.0-fail50", approve=False)  # half its pages answer 500
+        assert failed.result == "FAILURE" and failed.stages_run()[-1] == "test: watch"
+        [report] = [e for e in failed.events("junit") if e["pattern"].endswith("junit-watch.xml")]
+        assert report["files"] == ["bluegreen-out/test/junit-watch.xml"] and report["failed"] > 0
+        assert any(e["present"] and e["name"] == "bluegreen test" for e in failed.events("publishHTML"))
+        assert ci.served("test") == ("blue", "1.0.0")
+        last = ci.archived_state(failed.number, "test")["history"][-1]
+        assert (last["action"], last.get("reason")) == ("rollback", "watch")
 
 
 class TestApproval:

@@ -74,7 +74,12 @@ String record(Map options = [:]) {
 }
 
 String watch(Map options = [:]) {
-    return recordedStep(settings('watch', options))
+    Map c = settings('watch', options)
+    try {
+        return recordedStep(c)
+    } finally {
+        publishTests(c, 'junit-watch.xml')
+    }
 }
 
 String rollback(Map options = [:]) {
@@ -202,8 +207,12 @@ private void testedStep(Map c, String report) {
     try {
         runStep(c)
     } finally {
-        junit(testResults: "${c.out}/${c.stage}/${report}", allowEmptyResults: true, skipOldReports: true)
+        publishTests(c, report)
     }
+}
+
+private void publishTests(Map c, String report) {
+    junit(testResults: "${c.out}/${c.stage}/${report}", allowEmptyResults: true, skipOldReports: true)
 }
 
 // A step that records the stage: the HTML report and the summary are published also when it
