@@ -9,9 +9,9 @@ import pytest
 import requests
 import responses
 
-from bluegreen.errors import JenkinsError
+from bluegreen.errors import JenkinsError, UsageError
 from bluegreen.jenkins import JenkinsStore
-from bluegreen.store import StageFiles
+from bluegreen.store import LocalStore, StageFiles, open_store
 
 URL = "https://ci.example/"
 TOKEN = "s3cr3t-api-token"
@@ -78,7 +78,7 @@ class TestWalkBack:
         assert loaded["live"] == "blue"
         assert "build #42 of shop" in s.description
 
-    def test_builds_without_artifacts_and_running_builds_are_skipped(self, mock, files):
+    def test_builds_without_artifacts_are_skipped(self, mock, files):
         jenkins = FakeJenkins(mock)
         jenkins.builds(44, 43, 42, 41, 40)
         jenkins.build(42, [])
@@ -89,17 +89,48 @@ class TestWalkBack:
         called = [c.request.url for c in mock.calls]
         assert not any("/44/" in u or "/43/" in u for u in called), "only earlier builds"
 
-    def test_nothing_within_25_builds_falls_back_and_says_so(self, mock, files):
+    def test_a_running_build_counts(self, mock, files):
+        """Build 42 waits for the prod approval after switching test: its test state is the truth."""
+        jenkins = FakeJenkins(mock)
+        jenkins.builds(43, 42, 41)
+        jenkins.build(42, [ARTIFACT, "bluegreen-out/prod/plan.json"], building=True, result=None)
+        jenkins.artifact(42, ARTIFACT, json.dumps(state(live="blue", previous="green", build=42)))
+        s = store(build=43)
+        assert s.load(files, "shop")["live"] == "blue"
+        assert "build #42" in s.description and s.loaded_from == 42
+
+    def test_nothing_within_the_walk_warns_that_the_rollback_target_is_lost(self, mock, files):
         jenkins = FakeJenkins(mock)
         jenkins.builds(*range(100, 0, -1))
-        for n in range(42, 17, -1):
+        for n in range(42, 12, -1):  # 42 down to 13
             jenkins.build(n, [])
         said = []
         assert store(build=43, said=said).load(files, "shop") is None
-        assert "within the last 25" in said[0]
+        assert said[0].startswith("WARNING: none of the last 30 builds of shop (#13 to #42)")
+        assert "rollback target of test is lost" in said[0]
         build_infos = [c.request.url for c in mock.calls
                        if re.search(r"/job/shop/\d+/api/json", c.request.url)]
-        assert len(build_infos) == 25
+        assert len(build_infos) == 30
+
+    def test_the_walk_follows_bluegreen_jenkins_builds(self, mock, files):
+        jenkins = FakeJenkins(mock)
+        jenkins.builds(*range(20, 0, -1))
+        for n in range(19, 14, -1):
+            jenkins.build(n, [])
+        env = {"JENKINS_URL": URL, "JOB_NAME": "shop", "BUILD_NUMBER": "20",
+               "BLUEGREEN_JENKINS_BUILDS": "5"}
+        said = []
+        assert JenkinsStore.from_environ(env, say=said.append).load(files, "shop") is None
+        assert "none of the last 5 builds" in said[0]
+
+    def test_first_builds_of_a_job_say_so_without_a_warning(self, mock, files):
+        jenkins = FakeJenkins(mock)
+        jenkins.builds(2, 1)
+        jenkins.build(1, ["bluegreen-out/prod/state.json"])
+        said = []
+        assert store(build=2, said=said).load(files, "shop") is None
+        assert said == ["no earlier build of shop archived bluegreen-out/test/state.json (first release "
+                        "of test here): taking what Varnish serves"]
 
     def test_state_written_by_this_build_is_used_without_asking_jenkins(self, mock, files):
         files.write_state(state(live="blue", build=43))
@@ -116,8 +147,68 @@ class TestWalkBack:
         assert store(build=43).load(files, "shop")["live"] == "green"
 
 
+class TestVclSource:
+    """A VCL the workspace lacks comes from the archived build whose state was loaded, or earlier."""
+
+    VCL = "bluegreen-out/test/vcl/shop_test_blue_00000000.vcl"
+
+    def test_from_the_build_whose_state_was_loaded(self, mock, files):
+        jenkins = FakeJenkins(mock)
+        jenkins.builds(42, 41)
+        jenkins.build(42, [ARTIFACT, self.VCL])
+        jenkins.artifact(42, ARTIFACT, json.dumps(state(build=42)))
+        jenkins.artifact(42, self.VCL, "vcl 4.1; # blue")
+        s = store()
+        s.load(files, "shop")
+        assert s.vcl_source(files, "shop_test_blue_00000000") == "vcl 4.1; # blue"
+
+    def test_from_the_newest_earlier_build_that_archived_it(self, mock, files):
+        jenkins = FakeJenkins(mock)
+        jenkins.builds(42, 41, 40)
+        jenkins.build(42, [ARTIFACT])
+        jenkins.artifact(42, ARTIFACT, json.dumps(state(build=42)))
+        jenkins.build(41, [])
+        jenkins.build(40, [self.VCL])
+        jenkins.artifact(40, self.VCL, "vcl 4.1; # blue from 40")
+        s = store()
+        s.load(files, "shop")
+        assert s.vcl_source(files, "shop_test_blue_00000000") == "vcl 4.1; # blue from 40"
+        assert s.vcl_source(files, "shop_test_green_ffffffff") is None
+
+    def test_jenkins_failing_is_a_jenkins_error(self, mock, files):
+        jenkins = FakeJenkins(mock)
+        jenkins.builds(42)
+        jenkins.build(42, [self.VCL])
+        jenkins.artifact(42, self.VCL, "bad gateway", status=502)
+        with pytest.raises(JenkinsError, match=r"failed for job shop build #42 \(HTTP 502\)"):
+            store().vcl_source(files, "shop_test_blue_00000000")
+
+    def test_the_local_store_has_no_other_copy(self, files):
+        assert LocalStore().vcl_source(files, "shop_test_blue_00000000") is None
+
+
 class TestSettings:
     """Settings from the environment of a Jenkins build."""
+
+    def test_a_build_without_a_jenkins_url_is_refused(self):
+        with pytest.raises(UsageError, match=r"build #3 of Jenkins job shop .* JENKINS_URL is not") as err:
+            open_store({"JOB_NAME": "shop", "BUILD_NUMBER": "3"})
+        assert err.value.exit_code == 2 and "BLUEGREEN_JENKINS_URL" in err.value.message
+
+    def test_an_agent_reaches_jenkins_at_another_address(self):
+        env = {"JENKINS_URL": URL, "BLUEGREEN_JENKINS_URL": "http://10.0.0.5:8080/", "JOB_NAME": "shop",
+               "BUILD_NUMBER": "3"}
+        assert open_store(env).url == "http://10.0.0.5:8080/"
+        assert open_store({"BLUEGREEN_JENKINS_URL": URL, "JOB_NAME": "shop", "BUILD_NUMBER": "3"}).url == URL
+
+    def test_outside_jenkins_the_local_store(self):
+        assert isinstance(open_store({"JENKINS_URL": URL}), LocalStore)
+
+    @pytest.mark.parametrize("value", ["0", "-3", "many"])
+    def test_bad_walk_length(self, value):
+        env = {"JENKINS_URL": URL, "JOB_NAME": "shop", "BUILD_NUMBER": "3", "BLUEGREEN_JENKINS_BUILDS": value}
+        with pytest.raises(UsageError, match="BLUEGREEN_JENKINS_BUILDS is"):
+            open_store(env)
 
     def test_tls_verified_unless_insecure_is_asked_for(self):
         env = {"JENKINS_URL": URL, "JOB_NAME": "shop", "BUILD_NUMBER": "3"}
@@ -144,8 +235,8 @@ class TestJobNames:
 class TestFailures:
     """Jenkins failing is exit 3 naming the job and build, never a guess."""
 
-    @pytest.mark.parametrize("status, said", [(401, "refused the credentials"),
-                                              (403, "refused the credentials"),
+    @pytest.mark.parametrize("status, said", [(401, "did not accept the credentials .* JENKINS_API_TOKEN"),
+                                              (403, "to user deployer .* needs Overall/Read"),
                                               (500, "HTTP 500"), (503, "HTTP 503")])
     def test_http_errors(self, mock, files, status, said):
         FakeJenkins(mock)
@@ -154,6 +245,13 @@ class TestFailures:
             store().load(files, "shop")
         assert err.value.exit_code == 3
         assert "job shop" in err.value.message and TOKEN not in err.value.message
+
+    def test_no_such_job_may_be_a_permission(self, mock, files):
+        FakeJenkins(mock)
+        mock.add(responses.GET, URL + "job/shop/api/json?depth=0", status=404)
+        with pytest.raises(JenkinsError, match=r"has no job shop \(HTTP 404\): check JOB_NAME, and that "
+                                               r"the user deployer has Job/Read"):
+            store().load(files, "shop")
 
     def test_timeout(self, mock, files):
         jenkins = FakeJenkins(mock)

@@ -1,12 +1,12 @@
-"""The shared Jenkinsfile and vars/ run by the Groovy harness: three builds in a row against real
-varnishd instances and sample apps, with Jenkins' REST API served from the archived builds."""
+"""The shared Jenkinsfile and vars/ run by the Groovy harness against real varnishd instances and
+sample apps, with a fake Jenkins controller (tests/fake_jenkins.py) that serves the REST API,
+queues locks and executors, and holds approvals until a person answers them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,151 +14,268 @@ import pytest
 
 from bluegreen import local
 from bluegreen.config import Address
+from bluegreen.local_watch import Traffic
 from tests.conftest import DEPLOY, ROOT, stop_site
-from tests.fake_jenkins import FakeJenkins
+from tests.fake_jenkins import FakeJenkins, Finished, Pipeline, User
 
 TOKEN = "api-token-never-shown"
+USERS = {"deployer": User(TOKEN), "alice": User("alice-token", groups=("release-managers",)),
+         "mallory": User("mallory-token")}
+# BLUEGREEN_HARNESS_JENKINSFILE / _VARS run these tests against another revision (e.g. the one
+# before a fix: `git show REV:Jenkinsfile > /tmp/old/Jenkinsfile`); approvals are then answered
+# whatever their id, and BLUEGREEN_HARNESS_SCRIPT_SPLITTING=0 turns script splitting off.
+OTHER_REVISION = "BLUEGREEN_HARNESS_JENKINSFILE" in os.environ
+JENKINSFILE = Path(os.environ.get("BLUEGREEN_HARNESS_JENKINSFILE", ROOT / "Jenkinsfile"))
+VARS = Path(os.environ.get("BLUEGREEN_HARNESS_VARS", ROOT / "vars"))
 
 
-def groovy() -> str:
-    binary = shutil.which("groovy")
-    assert binary, "Debian's groovy is needed for the pipeline tests: ./dev setup installs it"
-    return binary
+class Ci:
+    """A Jenkins with the shared pipeline, and the two stages (test, prod) it releases to."""
 
+    def __init__(self, root: Path, jenkins: FakeJenkins, varnishes: dict, servers: dict, secret: Path):
+        self.root, self.jenkins, self.varnishes, self.servers = root, jenkins, varnishes, servers
+        self.secret = secret
+        self.scm = root / "scm"
+        self.scm.mkdir(exist_ok=True)
+        self.write_config()
+        bin_dir = root / "agent-bin"  # the agent's bluegreen, where a test may put another
+        bin_dir.mkdir(exist_ok=True)
+        (bin_dir / "bluegreen").symlink_to(Path(sys.executable).parent / "bluegreen")
+        agent_env = {"PATH": f"{bin_dir}:{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
+                     "SAMPLEAPP_RUN_DIR": str(root / "apps"), "LANG": "C.UTF-8", "HOME": str(root)}
+        credentials = {"varnish-secret": {"kind": "file", "content": secret.read_text()},
+                       "jenkins-api-token": {"kind": "usernamePassword", "username": "deployer",
+                                             "password": TOKEN}}
+        self.pipeline = Pipeline(jenkins, JENKINSFILE, VARS, self.scm, agent_env, credentials)
+        self.pipeline.script_splitting = os.environ.get("BLUEGREEN_HARNESS_SCRIPT_SPLITTING") != "0"
 
-class Builds:
-    """Runs builds of the Jenkinsfile in fresh workspaces, as Jenkins would."""
-
-    def __init__(self, root: Path, varnishes, servers, secret: Path, jenkins: FakeJenkins):
-        self.root, self.varnishes, self.servers = root, varnishes, servers
-        self.secret, self.jenkins = secret, jenkins
-        self.artifacts = root / "artifacts"
-        self.artifacts.mkdir(exist_ok=True)
-        self.number = 0
-
-    def config(self) -> str:
+    def write_config(self, extra: str = "", deploy: list[str] | None = None) -> None:
+        """bluegreen.toml as the job's repository holds it (checked out into every workspace)."""
+        command = deploy or [sys.executable, str(DEPLOY), "{host}", "{port}", "{version}", "{color}"]
         stages = []
-        for n, name in enumerate(("test", "prod")):
-            v = self.varnishes[n]
+        for name in ("test", "prod"):
+            v = self.varnishes[name]
             blue, green = self.servers[name]
             stages.append(f'[stages.{name}]\nvarnish = ["{v.admin}"]\nfront = ["{v.http}"]\n'
                           f'blue = ["{blue}"]\ngreen = ["{green}"]\n')
-        return (f'app = "shop"\n\n[checks]\ntimeout_s = 2\nwait_s = 10\n\n[deploy]\n'
-                f'command = ["{sys.executable}", "{DEPLOY}", "{{host}}", "{{port}}", "{{version}}", '
-                f'"{{color}}"]\n\n' + "\n".join(stages))
+        (self.scm / "bluegreen.toml").write_text(
+            f'app = "shop"\n{extra}\n[checks]\ntimeout_s = 2\nwait_s = 10\n\n[deploy]\n'
+            f"command = {json.dumps(command)}\n\n" + "\n".join(stages))
 
-    def run(self, **params) -> tuple[int, dict, str]:
-        self.number += 1
-        workspace = self.root / f"workspace-{self.number}"
-        workspace.mkdir()
-        (workspace / "bluegreen.toml").write_text(self.config())
-        log = self.root / f"build-{self.number}.json"
-        spec = {
-            "jenkinsfile": str(ROOT / "Jenkinsfile"), "vars": str(ROOT / "vars"),
-            "workspace": str(workspace), "artifacts": str(self.artifacts), "build": self.number,
-            "params": params, "log": str(log),
-            "env": {"JENKINS_URL": self.jenkins.url, "JOB_NAME": "shop",
-                    "BUILD_URL": f"{self.jenkins.url}job/shop/{self.number}/",
-                    "WORKSPACE": str(workspace),
-                    "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
-            "credentials": {"varnish-secret": str(self.secret),
-                            "jenkins-api-token": {"username": "deployer", "password": TOKEN}},
-        }
-        spec_path = self.root / f"spec-{self.number}.json"
-        spec_path.write_text(json.dumps(spec))
-        proc = subprocess.run([groovy(), str(ROOT / "tests" / "groovy" / "harness.groovy"),
-                               str(spec_path)], capture_output=True, text=True, timeout=600)
-        assert log.exists(), proc.stdout[-3000:] + proc.stderr[:3000]  # the exception comes first
-        return proc.returncode, json.loads(log.read_text()), Path(str(log) + ".console").read_text()
+    def waiting(self, number: int, input_id: str) -> dict:
+        """The input build #number waits at; fails at once if the build ends instead."""
+        pending = self.jenkins.wait(lambda: self.jenkins.pending_input(
+            number, None if OTHER_REVISION else input_id) or not self.jenkins.builds[number].building,
+            240, f"build #{number} waiting at {input_id}")
+        if pending is True:
+            console = (self.root / f"jenkins/build-{number}.json.console").read_text()
+            raise AssertionError(f"build #{number} ended instead of waiting at {input_id}:\n"
+                                 + console[-3000:])
+        return pending
+
+    def approve(self, number: int, input_id: str, user: str = "alice") -> None:
+        pending = self.waiting(number, input_id)
+        answer = self.jenkins.post(f"{number}/input/{pending['id']}/proceedEmpty", user)
+        assert answer.status_code == 200, answer.text
+
+    def release(self, version: str, approve: bool = True, env: dict | None = None) -> Finished:
+        build = self.pipeline.start(env=env, ACTION="release", VERSION=version)
+        if approve:
+            self.approve(build.number, "ProdGoLive")
+        return build.wait()
+
+    def act(self, action: str, stage: str, **params) -> Finished:
+        build = self.pipeline.start(ACTION=action, STAGE=stage, **params)
+        if stage == "prod":
+            self.approve(build.number, "ProdAction")
+        return build.wait()
 
     def served(self, stage: str) -> tuple[str | None, str]:
         from bluegreen import checks
 
-        front = self.varnishes[0 if stage == "test" else 1].http
-        answer = checks.get(front, "/version", 5)
+        answer = checks.get(self.varnishes[stage].http, "/version", 5)
         return answer.headers.get("x-bluegreen-color"), answer.body.strip()
 
+    def archived_state(self, number: int, stage: str) -> dict:
+        path = self.jenkins.artifacts / str(number) / "bluegreen-out" / stage / "state.json"
+        return json.loads(path.read_text())
 
-@pytest.fixture
-def builds(workdir, monkeypatch):
+    def consoles(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in self.root.glob("jenkins/build-*.json.console"))
+
+
+@contextlib.contextmanager
+def open_ci(workdir: Path, monkeypatch, executors: int = 2):
     secret = local.write_secret(workdir / "secret")
-    monkeypatch.setenv("SAMPLEAPP_RUN_DIR", str(workdir / "apps"))
     for key in ("JENKINS_URL", "JOB_NAME", "BUILD_NUMBER", "BLUEGREEN_SECRET_FILE"):
         monkeypatch.delenv(key, raising=False)
-    varnishes = []
-    site = type("S", (), {"run_dir": workdir / "apps", "varnishes": varnishes})
+    varnishes: dict = {}
+    site = type("S", (), {"run_dir": workdir / "apps", "varnishes": []})
+    ci = None
     try:
         for name in ("test", "prod"):
-            varnishes.append(local.LocalVarnish(workdir, secret, name=name).start())
-        servers = {s: [Address("127.0.0.1", local.free_port()) for _ in range(2)]
-                   for s in ("test", "prod")}
-        with FakeJenkins(workdir / "artifacts", "shop", "deployer", TOKEN) as jenkins:
-            yield Builds(workdir, varnishes, servers, secret, jenkins)
+            varnishes[name] = local.LocalVarnish(workdir, secret, name=name).start()
+            site.varnishes.append(varnishes[name])
+        servers = {s: [Address("127.0.0.1", local.free_port()) for _ in range(2)] for s in varnishes}
+        with FakeJenkins(workdir / "jenkins", "shop", USERS, executors=executors) as jenkins:
+            ci = Ci(workdir, jenkins, varnishes, servers, secret)
+            try:
+                yield ci
+            finally:
+                ci.pipeline.stop()
     finally:
         stop_site(site)
 
 
-def stages_run(log: dict) -> list[str]:
-    return [e["name"] for e in log["events"] if e["type"] == "stage" and not e.get("skipped")]
+@pytest.fixture
+def ci(workdir, monkeypatch):
+    with open_ci(workdir, monkeypatch) as c:
+        yield c
 
 
-class TestThreeBuilds:
-    """Release, release again onto the other color, roll back: as Jenkins would run them."""
+class TestRelease:
+    """Release, release again onto the other color, roll back prod: as Jenkins runs them."""
 
-    def test_release_release_rollback(self, builds):
-        code, log, console = builds.run(ACTION="release", VERSION="1.0.0")
-        assert code == 0, console[-3000:]
-        assert stages_run(log) == [
-            "test", "test: passive", "test: deploy", "test: verify", "test: switch", "test: record",
-            "prod", "prod: passive", "prod: deploy", "prod: verify", "prod: approve",
-            "prod: switch", "prod: record"]
-        locks = [e["resource"] for e in log["events"] if e.get("option") == "lock"]
-        assert locks == ["bluegreen-shop-test", "bluegreen-shop-prod"]
-        assert [e for e in log["events"] if e["type"] == "input"][0]["approved"]
-        assert any(e["type"] == "junit" and e["files"] for e in log["events"])
-        assert any(e["type"] == "publishHTML" and e["present"] for e in log["events"])
-        assert builds.served("test") == ("blue", "1.0.0")
-        assert builds.served("prod") == ("blue", "1.0.0")
-        assert log["description"].splitlines() == [
-            line for line in log["description"].splitlines() if line.startswith(("test:", "prod:"))]
-        assert "prod: LIVE blue 1.0.0" in log["description"]
-        archived = builds.artifacts / "1" / "bluegreen-out" / "prod" / "state.json"
-        assert json.loads(archived.read_text())["build"]["number"] == 1
+    def test_release_release_rollback(self, ci):
+        first = ci.release("1.0.0")
+        assert first.code == 0, first.console[-3000:]
+        assert first.stages_run() == [
+            "check", "test", "test: passive", "test: deploy", "test: verify", "test: compare",
+            "test: switch", "test: record", "test: watch", "prod: prepare", "prod: passive",
+            "prod: deploy", "prod: verify", "prod: compare", "prod: approve", "prod: go live",
+            "prod: switch", "prod: record", "prod: watch"]
+        assert [e["resource"] for e in first.events("lock")] == [
+            "bluegreen-shop-test", "bluegreen-shop-prod", "bluegreen-shop-prod"]
+        [answer] = first.events("input-answer")
+        assert (answer["id"], answer["state"], answer["by"]) == ("ProdGoLive", "proceed", "alice")
+        assert any(e["files"] for e in first.events("junit"))
+        assert any(e["present"] for e in first.events("publishHTML"))
+        assert ci.served("test") == ("blue", "1.0.0")
+        assert ci.served("prod") == ("blue", "1.0.0")
+        assert [line.split(" (")[0] for line in first.log["description"].splitlines()] == [
+            "test: LIVE blue 1.0.0", "prod: LIVE blue 1.0.0"]
+        assert ci.archived_state(1, "prod")["build"]["number"] == 1
 
-        code, log, console = builds.run(ACTION="release", VERSION="1.1.0")
-        assert code == 0, console[-3000:]
-        assert "passive is green" in console
-        assert builds.served("test") == ("green", "1.1.0")
-        assert builds.served("prod") == ("green", "1.1.0")
-        assert any("/job/shop/1/artifact/bluegreen-out/prod/state.json" in r
-                   for r in builds.jenkins.requests), "build 2 read build 1's archived state"
-        assert "prod: LIVE green 1.1.0" in log["description"]
-        assert "rollback to blue 1.0.0 ready" in log["description"]
+        second = ci.release("1.1.0")
+        assert second.code == 0, second.console[-3000:]
+        assert "passive is green" in second.console
+        assert ci.served("test") == ("green", "1.1.0")
+        assert ci.served("prod") == ("green", "1.1.0")
+        assert any(path.endswith("/job/shop/1/artifact/bluegreen-out/prod/state.json")
+                   for _, path, _ in ci.jenkins.requests), "build 2 read build 1's archived state"
+        assert "prod: LIVE green 1.1.0" in second.log["description"]
+        assert "rollback to blue 1.0.0 ready" in second.log["description"]
 
-        code, log, console = builds.run(ACTION="rollback", ROLLBACK_STAGE="prod")
-        assert code == 0, console[-3000:]
-        assert stages_run(log) == ["rollback"]
-        assert builds.served("prod") == ("blue", "1.0.0")
-        assert builds.served("test") == ("green", "1.1.0")
-        state = json.loads((builds.artifacts / "3" / "bluegreen-out" / "prod" / "state.json").read_text())
+        third = ci.act("rollback", "prod")
+        assert third.code == 0, third.console[-3000:]
+        assert third.stages_run() == ["check", "approve", "action", "rollback"]
+        assert [e["resource"] for e in third.events("lock")] == ["bluegreen-shop-prod"]
+        assert ci.served("prod") == ("blue", "1.0.0")
+        assert ci.served("test") == ("green", "1.1.0")
+        state = ci.archived_state(3, "prod")
         assert state["live"] == "blue" and state["history"][-1]["action"] == "rollback"
-        for n in (1, 2, 3):
-            text = (builds.root / f"build-{n}.json.console").read_text()
-            assert TOKEN not in text and builds.secret.read_text().strip() not in text
+        consoles = ci.consoles()
+        assert consoles.count("[Pipeline] stage") > 30
+        assert TOKEN not in consoles and ci.secret.read_text().strip() not in consoles
 
-    def test_failed_verify_fails_the_build_archives_and_changes_nothing(self, builds):
-        code, log, console = builds.run(ACTION="release", VERSION="1.0.0")
-        assert code == 0, console[-3000:]
-        code, log, console = builds.run(ACTION="release", VERSION="2.0.0-broken")
-        assert code == 1
-        assert stages_run(log)[-1] == "test: verify"
-        assert "exit 1 (refused, or a check failed" in console
-        assert any(e["type"] == "junit" and e["files"] for e in log["events"])
-        assert any(e["type"] == "archive" for e in log["events"]), "post always archives"
-        assert builds.served("test") == ("blue", "1.0.0")
+    def test_failed_verify_fails_the_build_publishes_its_report_and_changes_nothing(self, ci):
+        assert ci.release("1.0.0").code == 0
+        failed = ci.release("2.0.0-broken", approve=False)
+        assert failed.code == 1 and failed.result == "FAILURE"
+        assert failed.stages_run()[-1] == "test: verify"
+        assert "exit 1 (refused, or a check failed" in failed.console
+        [junit] = failed.events("junit")
+        assert junit["files"] == ["bluegreen-out/test/junit-verify.xml"] and junit["failed"] > 0
+        assert "bluegreen-out/test/plan.json" in failed.archived(ci.jenkins.root)
+        assert ci.served("test") == ("blue", "1.0.0")
 
-    def test_release_without_version_stops_at_deploy(self, builds):
-        code, log, console = builds.run(ACTION="release", VERSION="")
-        assert code == 1
-        assert "version is required" in console
-        assert builds.served("test")[0] is None
+    def test_release_without_version_stops_before_any_lock_or_agent(self, ci):
+        build = ci.pipeline.run(ACTION="release", VERSION="")
+        assert build.code == 1
+        assert "version is required for release" in build.console
+        assert build.stages_run() == ["check"]
+        assert not build.events("lock") and not build.events("node")
+        assert ci.served("test")[0] is None
+
+
+class TestCompare:
+    """compare runs after verify: its report is published, and a difference stops the release."""
+
+    def configure(self, ci, expected: str | None = None) -> None:
+        (ci.scm / "compare").mkdir(exist_ok=True)
+        (ci.scm / "compare" / "requests.txt").write_text("GET /health\nGET /version\n")
+        extra = '\n[compare]\nrequests = "compare/requests.txt"\n'
+        if expected:
+            (ci.scm / "compare" / "expected.toml").write_text(expected)
+            extra += 'expected = "compare/expected.toml"\n'
+        ci.write_config(extra=extra)
+
+    def test_an_unexpected_difference_stops_the_release_before_the_switch(self, ci):
+        self.configure(ci)
+        assert ci.release("1.0.0").code == 0  # the first release: nothing live to compare with
+        changed = ci.release("1.1.0", approve=False)
+        assert changed.result == "FAILURE" and changed.stages_run()[-1] == "test: compare"
+        [report] = [e for e in changed.events("junit") if "compare" in e["pattern"]]
+        assert report["files"] == ["bluegreen-out/test/junit-compare.xml"] and report["failed"] > 0
+        assert ci.served("test") == ("blue", "1.0.0")
+
+        self.configure(ci, expected='[[change]]\npath = "/version"\nfield = "body"\n')
+        expected = ci.release("1.1.0")
+        assert expected.code == 0, expected.console[-3000:]
+        [report] = [e for e in expected.events("junit")
+                    if e["pattern"] == "bluegreen-out/test/junit-compare.xml"]
+        assert report["files"] and report["failed"] == 0
+        assert ci.served("test") == ("green", "1.1.0")
+
+
+class TestWatch:
+    """watch runs after record: a release failing in front of users is rolled back by it, and the
+    build says why (its JUnit report and the stage report are published although it failed)."""
+
+    def test_a_failing_release_is_rolled_back_and_the_reports_are_published(self, ci):
+        names = "".join(f'"{v.admin}" = "{v.workdir}"\n' for v in ci.varnishes.values())
+        ci.write_config(extra='\n[watch]\nseconds = 4\ninterval_s = 1\nmax_error_rate = 0.05\n'
+                              'min_requests = 10\non_inconclusive = "pass"\nsource = "varnish"\n'
+                              'log_command = ["varnishncsa", "-n", "{name}"]\n'
+                              f"[watch.log_names]\n{names}")
+        assert ci.release("1.0.0").code == 0  # no traffic: inconclusive, which passes
+        with Traffic(ci.varnishes["test"].http, rate=40, limit_s=600, limit=10**6):  # uncached pages
+            failed = ci.release("1.1.0-fail50", approve=False)  # half its pages answer 500
+        assert failed.result == "FAILURE" and failed.stages_run()[-1] == "test: watch"
+        [report] = [e for e in failed.events("junit") if e["pattern"].endswith("junit-watch.xml")]
+        assert report["files"] == ["bluegreen-out/test/junit-watch.xml"] and report["failed"] > 0
+        assert any(e["present"] and e["name"] == "bluegreen test" for e in failed.events("publishHTML"))
+        assert ci.served("test") == ("blue", "1.0.0")
+        last = ci.archived_state(failed.number, "test")["history"][-1]
+        assert (last["action"], last.get("reason")) == ("rollback", "watch")
+
+
+class TestApproval:
+    """Prod goes live only when an approver says so; the approval holds no agent and no lock."""
+
+    def test_only_an_approver_can_approve(self, ci):
+        build = ci.pipeline.start(ACTION="release", VERSION="1.0.0")
+        ci.waiting(build.number, "ProdGoLive")
+        assert ci.jenkins.holding(build.number) == {"locks": [], "executors": []}
+        refused = ci.jenkins.post(f"{build.number}/input/ProdGoLive/proceedEmpty", "mallory")
+        assert refused.status_code == 400 and "You need to be release-managers" in refused.text
+        assert ci.jenkins.pending_input(build.number, "ProdGoLive")
+        ci.approve(build.number, "ProdGoLive", "alice")
+        done = build.wait()
+        assert done.code == 0, done.console[-3000:]
+        assert ci.served("prod") == ("blue", "1.0.0")
+
+    def test_aborted_approval_changes_nothing_in_prod(self, ci):
+        build = ci.pipeline.start(ACTION="release", VERSION="1.0.0")
+        ci.waiting(build.number, "ProdGoLive")
+        assert ci.jenkins.post(f"{build.number}/input/ProdGoLive/abort", "alice").status_code == 200
+        done = build.wait()
+        assert done.result == "ABORTED"
+        assert "prod: switch" not in done.stages_run()
+        assert ci.served("prod")[0] is None and ci.served("test") == ("blue", "1.0.0")
+
+    def test_unanswered_approval_times_out(self, ci):
+        ci.pipeline.time_scale = 1.2 / 3600  # the Jenkinsfile's one hour lasts 1.2 s
+        done = ci.pipeline.run(ACTION="release", VERSION="1.0.0")
+        assert done.result == "ABORTED" and "Timeout has been exceeded" in done.console
+        assert ci.served("prod")[0] is None

@@ -121,10 +121,16 @@ class LocalStore:
     def load(self, files: StageFiles, app: str) -> dict | None:
         return files.read_local_state(app)
 
+    def vcl_source(self, files: StageFiles, name: str) -> str | None:
+        """No other copy than OUT/S/vcl/, which the caller has looked at already."""
+        return None
+
 
 def open_store(environ=os.environ, out: str = "bluegreen-out", say=None):
-    """The Jenkins store inside a Jenkins build, the local store elsewhere."""
-    if all(environ.get(k) for k in ("JENKINS_URL", "JOB_NAME", "BUILD_NUMBER")):
+    """The Jenkins store inside a Jenkins build (BUILD_NUMBER and JOB_NAME set), the local store
+    elsewhere. Inside a build without a Jenkins URL, the Jenkins store refuses (exit 2) rather than
+    fall back to a workspace that Jenkins reuses between builds."""
+    if environ.get("JOB_NAME") and environ.get("BUILD_NUMBER"):
         from bluegreen.jenkins import JenkinsStore
 
         return JenkinsStore.from_environ(environ, str(out), say)
