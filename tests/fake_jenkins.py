@@ -32,9 +32,7 @@ import base64
 import hashlib
 import json
 import mimetypes
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -45,6 +43,8 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
+
+from bluegreen.local import stop_group
 
 
 @dataclass
@@ -514,13 +514,7 @@ class Pipeline:
     def stop(self) -> None:
         """Stop every build still running, with its whole process group."""
         for build in self.running:
-            if build.proc.poll() is None:
-                os.killpg(build.proc.pid, signal.SIGTERM)
-                try:
-                    build.proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(build.proc.pid, signal.SIGKILL)
-                    build.proc.wait(5)
+            stop_group(build.proc, 20)
 
 
 def compiled_harness() -> Path:

@@ -10,9 +10,9 @@ import pytest
 import xmlschema
 
 from bluegreen import checks, local
-from bluegreen.config import Address
-from tests.conftest import make_site, stop_site
-from tests.test_label import LABEL, use_site_vcl
+from tests.test_label import LABEL, label_site, use_site_vcl
+
+__all__ = ["label_site"]  # a fixture, used by name
 
 XSD = Path(__file__).resolve().parent / "schemas" / "junit-10.xsd"  # see schemas/README.md
 
@@ -160,22 +160,13 @@ class TestGate:
         assert "--force" in run.err and staged.state()["switch"]["forced"] is True
 
 
-@pytest.fixture
-def shared_varnish(workdir, capsys, monkeypatch):
-    """Three instances whose active VCL is another site's, routing Host shop to our label."""
-    site = make_site(workdir, capsys, monkeypatch, instances=3)
-    other = Address("127.0.0.1", local.free_port())
-    site.deploy_by_hand(other, "site-1", "other")
-    site.write_config(vcl=LABEL, checks='timeout_s = 2\nwait_s = 8\nhost = "shop"\n')
-    yield site, other
-    stop_site(site)
 
 
 class TestLabelMode:
     """A Varnish shared with other sites: compare reaches the colors through the site's own VCL."""
 
-    def test_compare_through_a_site_vcl_on_three_instances(self, shared_varnish):
-        site, other = shared_varnish
+    def test_compare_through_a_site_vcl_on_three_instances(self, label_site):
+        site, other = label_site
         site.release("1.0.0")
         use_site_vcl(site, other, {"shop": "shop_test"})
         for argv in (["passive"], ["deploy", "--version", "1.1.0"], ["verify"]):

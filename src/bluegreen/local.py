@@ -115,14 +115,19 @@ class LocalVarnish:
         return VarnishAdmin(self.admin, self.secret_path.read_bytes(), timeout=5).open()
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+        stop_group(self.proc, 10)
+
+
+def stop_group(proc: subprocess.Popen | None, grace_s: float) -> None:
+    """SIGTERM a process started in its own session, with its whole group; SIGKILL after grace_s."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
 
 
 def deploy_command() -> list[str]:

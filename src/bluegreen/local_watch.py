@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -16,7 +14,7 @@ from pathlib import Path
 from bluegreen import checks
 from bluegreen.config import Address
 from bluegreen.errors import DependencyError
-from bluegreen.local import free_port, wait_for
+from bluegreen.local import free_port, stop_group, wait_for
 
 
 class LocalPrometheus:
@@ -72,14 +70,7 @@ class LocalPrometheus:
                    for t in active)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+        stop_group(self.proc, 15)
 
 
 class Traffic:
