@@ -83,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     from bluegreen.context import Context
 
     ctx = Context.from_args(args)
-    signal.signal(signal.SIGTERM, _interrupt)  # an aborted build: clean up as for Ctrl-C
+    try:
+        signal.signal(signal.SIGTERM, _interrupt)  # an aborted build: clean up as for Ctrl-C
+    except ValueError:  # not the main thread (an embedding caller): signals are not ours
+        pass
     try:
         module = importlib.import_module(f"bluegreen.steps.{args.step.replace('-', '_')}")
         result = module.run(ctx, args)
