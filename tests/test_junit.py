@@ -27,7 +27,8 @@ class TestSchemaCopy:
         assert hashlib.sha256(XSD.read_bytes()).hexdigest() == XSD_SHA256
 
     def test_no_test_reaches_outside_the_repository(self):
-        needles = [".." + "/shared", '"shared" / ' + '"schemas"', "parents" + "[2]"]
+        folder = "sha" + "red"  # spelt in two, so this guard does not find itself
+        needles = ["../" + folder, f'"{folder}" / ', "parents" + "[2]"]
         tests = Path(__file__).resolve().parent
         outside = [p.name for p in tests.rglob("*.py") if any(n in p.read_text() for n in needles)]
         assert outside == []
