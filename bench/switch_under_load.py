@@ -35,7 +35,7 @@ def switcher(bench: Bench, switches: int, rollbacks: int, seconds: float, done: 
     gap = seconds / (total + 1)
     windows = []
     with bench.fleet() as fleet:
-        current = fleet.actives()
+        current = fleet.lives()
         for n in range(total):
             time.sleep(gap)
             target = names[n % 2]

@@ -107,14 +107,10 @@ class Fleet:
         listing = self.listing() if listing is None else listing
         return {inst: self.target.live(entries) for inst, entries in listing.items()}
 
-    actives = lives  # the name the steps used before label mode
-
     def listing(self) -> dict[str, list[dict]]:
         """{instance: vcl.list entries}, discarded ones left out: a discarded VCL is not there."""
         return {str(a.address): [e for e in a.vcl_list() if e.get("status") != "discarded"]
                 for a in self.admins}
-
-    loaded = listing
 
     def missing(self, name: str, listing: dict[str, list[dict]] | None = None) -> list[str]:
         listing = self.listing() if listing is None else listing

@@ -22,7 +22,7 @@ def observe(ctx, stage, state: dict | None) -> dict:
                 facts["instances"][inst] = {
                     "vcl": name, "color": color, "label": stage.label if config.label_mode else None,
                     "source_ok": names.rendered(name, admin.vcl_show(name)) if color else None}
-            loaded = {i: {e.get("name") for e in entries} for i, entries in fleet.loaded().items()}
+            loaded = {i: {e.get("name") for e in entries} for i, entries in fleet.listing().items()}
     except BluegreenError as exc:
         facts["varnish_error"] = exc.message
     headers = checks.host_header(config)

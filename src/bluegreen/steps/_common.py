@@ -36,3 +36,12 @@ def vcl_source(ctx, stage, files, name: str, store=None) -> str | None:
     if source is not None:
         files.save_vcl(name, source)
     return source
+
+
+def cool_the_rest(ctx, stage, fleet, state: dict) -> list[str]:
+    """After a switch or a rollback: only the live VCL and the rollback target stay warm."""
+    from bluegreen.names import color_of
+
+    warm = {c.get("vcl") for c in (state.get("colors") or {}).values()
+            if c.get("readiness") in ("live", "hot")} - {None}
+    return fleet.settle(lambda n: color_of(ctx.config.app, stage.name, n), warm)

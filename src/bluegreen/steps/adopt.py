@@ -12,7 +12,7 @@ def run(ctx, args) -> Result:
     files = ctx.files(stage)
     state = ctx.store().load(files, config.app) or initial_state(config.app, stage.name)
     with ctx.fleet(stage) as fleet:
-        actives = fleet.actives()
+        actives = fleet.lives()
     served = varnish_live(stage.name, instance_colors(config.app, stage.name, actives))
     was = state.get("live")
     state = dict(state)

@@ -43,7 +43,7 @@ def run(ctx, args) -> Result:
         raise ConfigError(f"stages.{stage.name}.front: compare needs the HTTP address of every "
                           "Varnish instance, e.g. front = [\"127.0.0.1:6081\"]")
     with ctx.fleet(stage) as fleet:
-        guard_plan_holds(ctx, stage, plan, fleet.actives())
+        guard_plan_holds(ctx, stage, plan, fleet.lives())
     ctx.say(f"compare {stage.name}: {len(requests.send)} request(s) through {len(fronts)} Varnish "
             f"front(s): live {live} twice, {color} {release} once")
     timer = Timer()

@@ -16,7 +16,7 @@ def run(ctx, args) -> Result:
     _refuse_live_release(plan, stage.name, release)
     rendered = vcl.render_both(config, stage)
     with ctx.fleet(stage) as fleet:
-        guard_plan_holds(ctx, stage, plan, fleet.actives())
+        guard_plan_holds(ctx, stage, plan, fleet.lives())
         for name, source in rendered.values():
             files.save_vcl(name, source)
         timer = Timer()
@@ -24,7 +24,7 @@ def run(ctx, args) -> Result:
             ctx.say(f"  {action}")
         ctx.say(f"vcl {stage.name}: both colors loaded warm on {len(stage.varnish)} instance(s) "
                 f"in {timer.seconds:.2f} s")
-        guard_plan_holds(ctx, stage, plan, fleet.actives())
+        guard_plan_holds(ctx, stage, plan, fleet.lives())
     migrations.expand(ctx, stage, files, plan, release)  # [schema] expand, before the servers change
     outcomes = _deploy_servers(ctx, config, stage, color, release)
     plan.update(release=release, vcl={c: n for c, (n, _) in rendered.items()}, verified=None,

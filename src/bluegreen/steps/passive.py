@@ -10,7 +10,7 @@ def run(ctx, args) -> Result:
     files = ctx.files(stage)
     store = ctx.store()
     with ctx.fleet(stage) as fleet:
-        actives = fleet.actives()
+        actives = fleet.lives()
     served = varnish_live(stage.name, instance_colors(config.app, stage.name, actives))
     state = store.load(files, config.app)
     live, passive = decide(stage.name, served, state, store.description)

@@ -3,10 +3,9 @@
 from bluegreen import checks
 from bluegreen.context import Result
 from bluegreen.errors import Refused
-from bluegreen.names import color_of
 from bluegreen.plan import after_switch, drift_advice, instance_colors, varnish_live
 from bluegreen.steps import record
-from bluegreen.steps._common import vcl_source
+from bluegreen.steps._common import cool_the_rest, vcl_source
 
 
 def run(ctx, args) -> Result:
@@ -53,8 +52,7 @@ def roll_back(ctx, stage, reason: str) -> Result:
                              build=ctx.build(), key=f"rollback-{len(state.get('history') or [])}",
                              reason=reason)
         files.write_state(state)
-        warm = {c.get("vcl") for c in state["colors"].values() if c.get("readiness") in ("live", "hot")}
-        fleet.settle(lambda n: color_of(config.app, stage.name, n), warm - {None})
+        cool_the_rest(ctx, stage, fleet, state)
     ctx.say(f"rollback {stage.name}: {target} {target_info.get('release')} is live again; switch "
             f"window {window:.3f} ms")
     return _answer(ctx, stage, files, state, already=False)

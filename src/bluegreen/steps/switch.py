@@ -4,8 +4,8 @@ from bluegreen.context import Result
 from bluegreen.diff import check_switch  # compare's gate (issue 11)
 from bluegreen.errors import Refused
 from bluegreen.lifecycle import with_expand_of
-from bluegreen.names import color_of
 from bluegreen.plan import after_switch
+from bluegreen.steps._common import cool_the_rest
 
 
 def run(ctx, args) -> Result:
@@ -41,8 +41,7 @@ def run(ctx, args) -> Result:
         plan["switched"] = {"to": target, "vcl": name, "window_ms": window, "instances": count,
                             "forced": forced, "at": state["switch"]["at"]}
         files.write_plan(plan)
-        warm = {c.get("vcl") for c in state["colors"].values() if c.get("readiness") in ("live", "hot")}
-        for line in fleet.settle(lambda n: color_of(config.app, stage.name, n), warm - {None}):
+        for line in cool_the_rest(ctx, stage, fleet, state):
             ctx.say(f"  {line}")
     ctx.say(f"switch {stage.name}: {target} {release} is live on {count} instance(s); switch "
             f"window {window:.3f} ms")

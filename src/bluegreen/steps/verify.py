@@ -25,7 +25,7 @@ def run(ctx, args) -> Result:
     deadline = checks.Deadline(config.checks.wait_s)  # one deadline for the whole step
     results = _servers(ctx, config, stage, color, release, deadline)
     with ctx.fleet(stage) as fleet:
-        guard_plan_holds(ctx, stage, plan, fleet.actives())
+        guard_plan_holds(ctx, stage, plan, fleet.lives())
         results += _probes(ctx, config, fleet, plan["vcl"][color], color, stage, deadline)
     if plan["live"] is None:  # Varnish still serves a VCL of its own: it cannot route a preview
         results += [Check(f"varnish {front} preview {color}", True, "skipped: first release, "
