@@ -1,6 +1,6 @@
 """status [--stage S]: per instance what is live, the record, releases, drift, rollback readiness."""
 
-from bluegreen import __version__
+from bluegreen import __version__, counters
 from bluegreen.context import Result
 from bluegreen.errors import BluegreenError
 from bluegreen.plan import drift_advice
@@ -35,6 +35,10 @@ def _one(ctx, config, stage) -> dict:
         problems.append(facts["varnish_error"])
     problems += _problems(stage.name, facts, state)
     recorded = state.get("live") if state else None
+    if config.status:  # per-color counters of the live VCL, from varnishstat
+        lives = {i: v["vcl"] for i, v in facts["instances"].items()}
+        for inst, found in counters.read(config.status, stage, lives, config.base_dir).items():
+            facts["instances"][inst]["counters"] = found
     return {"unreachable": bool(facts["varnish_error"]) or unreadable, "recorded_live": recorded,
             "instances": facts["instances"], "colors": facts["colors"],
             "rollback": facts["rollback"], "readiness": facts["readiness"], "problems": problems}
@@ -86,6 +90,8 @@ def _lines(name: str, info: dict) -> list[str]:
         via = f" (label {v['label']})" if v.get("label") else ""
         out.append(f"  varnish {inst:<22} serves {v['color'] or 'not ours':<9} "
                    f"{v['vcl'] or ('label missing' if v.get('label') else '-')}{via}")
+        if "counters" in v:
+            out.append(f"    counters: {counters.describe(v['counters'])}")
     for color, servers in info["colors"].items():
         for s in servers:
             health = "healthy" if s["healthy"] else s["detail"]
