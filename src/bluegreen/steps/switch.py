@@ -30,6 +30,7 @@ def run(ctx, args) -> Result:
         else:
             if not forced:
                 _check_release_still_there(config, stage, target, release)
+            _check_schema(ctx, config, stage.name, release)
             _wait_for_probes(ctx, config, stage, fleet, name, target)
             result = fleet.switch(name, plan["expected"], stage.name)
             window, count = result.window_ms, result.instances
@@ -47,6 +48,16 @@ def run(ctx, args) -> Result:
             f"window {window:.3f} ms")
     return Result(target, {"stage": stage.name, "live": target, "release": release,
                            "window_ms": window, "instances": count, "forced": forced})
+
+
+def _check_schema(ctx, config, stage: str, release: str) -> None:
+    """With schema.pending, the shared database must hold the target release's expand."""
+    if config.schema is None or not config.schema.pending:
+        return
+    from bluegreen import migrations
+
+    migrations.require_expanded(ctx, release, f"run 'deploy --stage {stage}' again (it runs "
+                                "schema.expand), then 'verify' and 'switch'; nothing live changed")
 
 
 def _wait_for_probes(ctx, config, stage, fleet, name: str, color: str) -> None:
