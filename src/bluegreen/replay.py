@@ -46,10 +46,7 @@ class Replay:
                 self._one(request, front, live))
 
     def _one(self, request: Request, front: Address, color: str) -> Reply:
-        own = dict(request.headers)
-        named = {k.lower() for k in own}
-        picked = {k: v for k, v in self.color_headers(color).items() if k.lower() not in named}
-        headers = {**picked, **own, PASS_HEADER: "1"}  # the file's own Host wins over checks.host
+        headers = {**request.over(self.color_headers(color)), PASS_HEADER: "1"}
         answer = self.send(front, request.method, request.target, self.timeout, headers,
                            limit=BODY_LIMIT)
         if answer.unreachable:
