@@ -1,4 +1,4 @@
-"""The optional sections of bluegreen.toml: [schema], [compare], [watch], [retire].
+"""The optional sections of bluegreen.toml: [schema], [compare], [watch], [retire], [warmup].
 
 Each is None when its table is absent, so a step can say plainly that it is not configured.
 """
@@ -38,6 +38,12 @@ class WatchConfig(Record):
 
 class RetireConfig(Record):
     __slots__ = ("after_s", "command", "timeout_s")
+
+
+class WarmupConfig(Record):
+    """from_compare: the requests file is compare's (its unsafe lines are left out, not refused)."""
+
+    __slots__ = ("requests", "from_compare", "top", "concurrency", "timeout_s", "budget_s")
 
 
 def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
@@ -137,3 +143,20 @@ def retire(raw: dict) -> RetireConfig | None:
         after_s=read.seconds(raw, "after_s", 3600, "retire.after_s", minimum=0, maximum=90 * 86400),
         command=read.argv(raw, "command", "retire.command", RETIRE_PLACEHOLDERS),
         timeout_s=read.seconds(raw, "timeout_s", 600, "retire.timeout_s"))
+
+
+def warmup(raw: dict | None, base_dir: Path, compare_config: CompareConfig | None) -> WarmupConfig | None:
+    """[warmup]; an empty table turns it on with the defaults (compare's requests file)."""
+    if raw is None:
+        return None
+    read.only(raw, "warmup", {"requests", "top", "concurrency", "timeout_s", "budget_s"})
+    requests = read.file_path(raw, "requests", base_dir, "warmup.requests", must_exist=False)
+    if requests is None and compare_config is None:
+        raise ConfigError("warmup.requests: is required without [compare], a requests file of GET "
+                          "and HEAD lines, e.g. requests = \"warmup/requests.txt\"")
+    return WarmupConfig(
+        requests=requests or compare_config.requests, from_compare=requests is None,
+        top=read.whole(raw, "top", 200, "warmup.top", minimum=1, maximum=100_000),
+        concurrency=read.whole(raw, "concurrency", 8, "warmup.concurrency", minimum=1, maximum=256),
+        timeout_s=read.seconds(raw, "timeout_s", 10, "warmup.timeout_s", maximum=300),
+        budget_s=read.seconds(raw, "budget_s", 60, "warmup.budget_s", maximum=3600))
