@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -115,16 +113,7 @@ class TestPreviewTrust:
     TOKEN = "warmup-preview-token-0123456789abcdef"
 
     def test_through_the_preview_listener_with_the_token(self, site):
-        site.varnish.stop()
-        varnish = local.LocalVarnish(site.root, site.varnish.secret_path, name="vp",
-                                     listeners=("preview",)).start()
-        site.varnishes[0] = varnish
-        token_file = site.root / "preview.token"
-        token_file.write_text(self.TOKEN + "\n")
-        token_file.chmod(0o644)
-        site.write_config(vcl=f'preview_listener = "preview"\npreview_token_file = "{token_file}"\n')
-        with site.config.open("a") as fh:
-            fh.write(f'preview = ["{varnish.listeners["preview"]}"]\n')
+        varnish = site.use_preview_listener(self.TOKEN)
         stage_next(site)
         configure(site)
         run, data = switch(site)
@@ -209,23 +198,6 @@ class TestBadInput:
         assert len([line for line in run.err.splitlines() if line.startswith("bluegreen:")]) == 1
         assert staged.served() == ("blue", "1.0.0")
         assert fetched(staged, "green", "/page/a") == 0
-
-
-class TestStartup:
-    """switch with [warmup] still pays for no jinja2, requests or python-jenkins."""
-
-    def test_switch_with_warmup_imports_nothing_heavy(self, staged):
-        configure(staged)
-        proc = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "bluegreen", "-c", str(staged.config),
-             "--out", str(staged.out), "switch", "--stage", "test"],
-            capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        imported = {line.split("|")[-1].strip().split(".")[0]
-                    for line in proc.stderr.splitlines() if line.startswith("import time:")}
-        assert "bluegreen" in imported
-        assert not imported & {"jinja2", "requests", "jenkins", "urllib3"}, imported
-        assert hit(checks.get(staged.varnish.http, "/page/a", 5))
 
 
 class TestDecisions:
