@@ -111,7 +111,8 @@ class TestConfig:
         assert cfg.stat_command == ("varnishstat", "-1", "-j", "-n", "{name}")
         assert (cfg.names, cfg.timeout_s) == ({"127.0.0.1:6082": "web1"}, 5)
         assert sections.status({"timeout_s": 2}, None).stat_command == ("varnishstat", "-1", "-j")
-        assert sections.status({}, None) is None
+        assert sections.status(None, None) is None
+        assert sections.status({}, None).stat_command == ("varnishstat", "-1", "-j")
 
     def test_names_from_watch(self):
         watch = sections.watch({"log_names": {"127.0.0.1:6082": "web1"}})

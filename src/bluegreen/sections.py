@@ -1,4 +1,5 @@
-"""The optional sections of bluegreen.toml: [schema], [compare], [watch], [retire], [status].
+"""The optional sections of bluegreen.toml: [schema], [compare], [watch], [retire], [status],
+[warmup].
 
 Each is None when its table is absent, so a step can say plainly that it is not configured.
 """
@@ -43,6 +44,12 @@ class RetireConfig(Record):
 
 class StatusConfig(Record):
     __slots__ = ("stat_command", "names", "timeout_s")
+
+
+class WarmupConfig(Record):
+    """from_compare: the requests file is compare's (its unsafe lines are left out, not refused)."""
+
+    __slots__ = ("requests", "from_compare", "top", "concurrency", "timeout_s", "budget_s")
 
 
 def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
@@ -150,9 +157,10 @@ def retire(raw: dict) -> RetireConfig | None:
         timeout_s=read.seconds(raw, "timeout_s", 600, "retire.timeout_s"))
 
 
-def status(raw: dict, watch: WatchConfig | None) -> StatusConfig | None:
-    """Per-color counters in `status`: how to run varnishstat for each instance."""
-    if not raw:
+def status(raw: dict | None, watch: WatchConfig | None) -> StatusConfig | None:
+    """Per-color counters in `status`: how to run varnishstat for each instance; an empty table
+    turns them on with the defaults."""
+    if raw is None:
         return None
     read.only(raw, "status", {"stat_command", "names", "timeout_s"})
     names = _instance_names(raw, "names", "status.names") or (watch.log_names if watch else {})
@@ -164,3 +172,20 @@ def status(raw: dict, watch: WatchConfig | None) -> StatusConfig | None:
                           'instance\'s varnishd -n, e.g. [status.names] "127.0.0.1:6082" = "web1"')
     return StatusConfig(stat_command=command, names=names,
                         timeout_s=read.seconds(raw, "timeout_s", 5, "status.timeout_s", maximum=60))
+
+
+def warmup(raw: dict | None, base_dir: Path, compare_config: CompareConfig | None) -> WarmupConfig | None:
+    """[warmup]; an empty table turns it on with the defaults (compare's requests file)."""
+    if raw is None:
+        return None
+    read.only(raw, "warmup", {"requests", "top", "concurrency", "timeout_s", "budget_s"})
+    requests = read.file_path(raw, "requests", base_dir, "warmup.requests", must_exist=False)
+    if requests is None and compare_config is None:
+        raise ConfigError("warmup.requests: is required without [compare], a requests file of GET "
+                          "and HEAD lines, e.g. requests = \"warmup/requests.txt\"")
+    return WarmupConfig(
+        requests=requests or compare_config.requests, from_compare=requests is None,
+        top=read.whole(raw, "top", 200, "warmup.top", minimum=1, maximum=100_000),
+        concurrency=read.whole(raw, "concurrency", 8, "warmup.concurrency", minimum=1, maximum=256),
+        timeout_s=read.seconds(raw, "timeout_s", 10, "warmup.timeout_s", maximum=300),
+        budget_s=read.seconds(raw, "budget_s", 60, "warmup.budget_s", maximum=3600))
