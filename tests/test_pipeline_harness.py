@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import bluegreen
 from tests.fake_jenkins import FakeJenkins, Pipeline, User
 from tests.test_pipeline import ROOT
 
@@ -230,3 +231,26 @@ class TestCompatibilityRule:
         assert [v["level"] for v in verdicts] == [level for _, _, level in self.CASES], build.console
         assert verdicts[3]["message"].startswith(
             "blueGreen: bluegreen on agent-1 is bluegreen 0.3.0, this library is written for 0.2.0: install")
+
+
+class TestLibraryFlags:
+    """The options of a library step reach bluegreen as its flags (a stand-in bluegreen records them)."""
+
+    def test_switch_live_flags(self, jenkins, tmp_path):
+        stub = tmp_path / "bluegreen-stub"
+        said = tmp_path / "argv.txt"
+        stub.write_text(f'#!/bin/sh\n[ "$1" = --version ] && {{ echo "bluegreen {bluegreen.__version__}"; '
+                        f'exit 0; }}\necho "$*" >> {said}\n')
+        stub.chmod(0o755)
+        jenkins.pipeline.credentials = {
+            "varnish-secret": {"kind": "file", "content": "secret"},
+            "jenkins-api-token": {"kind": "usernamePassword", "username": "u", "password": "p"}}
+        calls = "\n".join(f"blueGreen.switchLive(stage: 'test', command: '{stub}'{extra})" for extra in
+                          ("", ", force: true", ", noWarmup: true", ", force: true, noWarmup: true"))
+        build = jenkins.pipeline.run(jenkinsfile(
+            tmp_path, "pipeline { agent any; stages { stage('s') { steps { script {\n" + calls
+                      + "\n} } } } }"))
+        assert build.result == "SUCCESS", build.console
+        assert said.read_text().splitlines() == [
+            "switch --stage test", "switch --stage test --force", "switch --stage test --no-warmup",
+            "switch --stage test --force --no-warmup"]

@@ -68,7 +68,7 @@ void compare(Map options = [:]) {
 
 void switchLive(Map options = [:]) {
     Map c = settings('switch', options)
-    runStep(c + [flags: c.force ? '--force' : ''])
+    runStep(c + [flags: [c.force ? '--force' : '', c.noWarmup ? '--no-warmup' : ''].findAll().join(' ')])
 }
 
 String record(Map options = [:]) {
