@@ -1,7 +1,7 @@
 """A real OpenSSH server for the tests: loopback port, its own host key, config, authorized key.
 
-Run as root (as the tests and CI run), it lets root in with one throwaway client key and allows
-forwarding to loopback only: `ssh -W 127.0.0.1:PORT` through it is what an admin_command does.
+Run as root (as the tests and CI run), it lets root in with one throwaway client key, restricted
+to forwarding to loopback: `ssh -W 127.0.0.1:PORT` through it is what an admin_command does.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ class LocalSshd:
         for name in ("host_key", "client_key", "stranger_key"):
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name,
                             "-f", str(self.root / name)], check=True, capture_output=True)
-        (self.root / "authorized_keys").write_text((self.root / "client_key.pub").read_text())
+        # restricted as docs/varnish.md advises: forwarding to the admin port, nothing else
+        (self.root / "authorized_keys").write_text('restrict,port-forwarding,permitopen="127.0.0.1:*" '
+                                                   + (self.root / "client_key.pub").read_text())
         host_key = (self.root / "host_key.pub").read_text().split()
         (self.root / "known_hosts").write_text(f"[127.0.0.1]:{self.port} {host_key[0]} {host_key[1]}\n")
         (self.root / "sshd_config").write_text(CONFIG.format(port=self.port, root=self.root))
