@@ -79,6 +79,21 @@ class Site:
         path.write_text(text.replace("'", '"'))
         return path
 
+    def use_preview_listener(self, token: str):
+        """Varnish 0 started again with a preview listener (-a preview=...), and the config to
+        preview through it with `token`; the new instance (its listeners["preview"])."""
+        self.varnish.stop()
+        varnish = local.LocalVarnish(self.root, self.varnish.secret_path, name="vp",
+                                     listeners=("preview",)).start()
+        self.varnishes[0] = varnish
+        token_file = self.root / "preview.token"
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o644)
+        self.write_config(vcl=f'preview_listener = "preview"\npreview_token_file = "{token_file}"\n')
+        with self.config.open("a") as fh:
+            fh.write(f'preview = ["{varnish.listeners["preview"]}"]\n')
+        return varnish
+
     def cli(self, *argv: str, config: Path | None = None, out: Path | None = None) -> Run:
         self.capsys.readouterr()
         code = main(["-c", str(config or self.config), "--out", str(out or self.out), *argv])

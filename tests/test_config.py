@@ -206,3 +206,16 @@ class TestNewKeys:
         assert cfg.retire.after_s == 60 and cfg.compare.requests == tmp_path / "r.txt"
         with pytest.raises(ConfigError, match="watch.on_inconclusive: should be one of"):
             load_text(tmp_path, with_keys("watch", 'on_inconclusive = "maybe"'))
+
+    def test_warmup(self, tmp_path):
+        assert load_text(tmp_path, MINIMAL).warmup is None
+        cfg = load_text(tmp_path, with_keys("warmup", 'requests = "w.txt"\ntop = 50'))
+        assert (cfg.warmup.requests, cfg.warmup.from_compare) == (tmp_path / "w.txt", False)
+        assert (cfg.warmup.top, cfg.warmup.concurrency, cfg.warmup.timeout_s,
+                cfg.warmup.budget_s) == (50, 8, 10.0, 60.0)
+        cfg = load_text(tmp_path, with_keys("", '[compare]\nrequests = "r.txt"\n[warmup]'))
+        assert (cfg.warmup.requests, cfg.warmup.from_compare) == (tmp_path / "r.txt", True)
+        with pytest.raises(ConfigError, match=r"warmup.requests: is required without \[compare\]"):
+            load_text(tmp_path, with_keys("warmup", "top = 5"))
+        with pytest.raises(ConfigError, match="warmup.concurrency: should be a whole number"):
+            load_text(tmp_path, with_keys("warmup", 'requests = "w.txt"\nconcurrency = 0'))

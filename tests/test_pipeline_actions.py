@@ -200,3 +200,19 @@ class TestAgentVersion:
         build = ci.release("1.0.0")
         assert build.code == 0, build.console[-3000:]
         assert sum(1 for e in build.events("sh") if ".bluegreen-version" in e["script"]) == 1  # per agent
+
+
+class TestWarnings:
+    """A step's WARNING lines mark the build unstable, where a console line would go unread."""
+
+    def test_a_lost_record_makes_the_build_unstable(self, ci):
+        assert ci.release("1.0.0").code == 0
+        for _ in range(30):  # the Jenkinsfile's walk: 30 builds that archived nothing since
+            ci.jenkins.finish(ci.jenkins.new_build({"ACTION": "release", "VERSION": ""}), "FAILURE")
+        build = ci.release("1.1.0")
+        assert build.result == "UNSTABLE", build.console[-3000:]
+        [first, *_] = build.events("unstable")
+        assert first["message"].startswith("bluegreen passive --stage test: none of the last 30 builds")
+        assert "the rollback target of test is lost" in first["message"]
+        assert ci.served("test") == ("green", "1.1.0") and ci.served("prod") == ("green", "1.1.0")
+        assert ci.release("1.2.0").result == "SUCCESS"  # the last build archived the record again

@@ -159,7 +159,7 @@ BASE_CONFIG = {
 }
 CONFIG_KEYS = {
     "": ["app", "secret_file", "vcl", "checks", "deploy", "stages", "schema", "compare", "watch",
-         "retire"],
+         "retire", "warmup"],
     "vcl": ["template", "preview_from", "preview_header", "keep", "mode", "label", "backend", "probe",
             "preview_listener", "preview_token_file", "reveal_color", "purge_from", "cache_split",
             "compile_timeout_s"],
@@ -174,6 +174,7 @@ CONFIG_KEYS = {
     "watch": ["seconds", "interval_s", "max_error_rate", "min_requests", "on_inconclusive", "source",
               "prometheus", "requests_query", "errors_query"],
     "retire": ["after_s", "command", "timeout_s"],
+    "warmup": ["requests", "top", "concurrency", "timeout_s", "budget_s"],
 }
 # Known bug: a file path longer than a file name may be (vcl.template = "a" * 300) crashes
 # `Path.is_file` with ENAMETOOLONG (HOSTILE, fixed), so generated strings stay short (TEXT).

@@ -250,17 +250,8 @@ class TestPreviewBehindAProxy:
     TOKEN = "e2e-preview-token-0123456789abcdef"
 
     def test_only_the_listener_with_the_token_previews(self, site, monkeypatch):
-        site.varnish.stop()
-        varnish = local.LocalVarnish(site.root, site.varnish.secret_path, name="vp",
-                                     listeners=("preview",)).start()
-        site.varnishes[0] = varnish
+        varnish = site.use_preview_listener(self.TOKEN)
         listener = varnish.listeners["preview"]
-        token_file = site.root / "preview.token"
-        token_file.write_text(self.TOKEN + "\n")
-        token_file.chmod(0o644)
-        site.write_config(vcl=f'preview_listener = "preview"\npreview_token_file = "{token_file}"\n')
-        with site.config.open("a") as fh:
-            fh.write(f'preview = ["{listener}"]\n')
         site.release("1.0.0")
         site.ok("passive", "--stage", "test")
         site.ok("deploy", "--stage", "test", "--version", "1.1.0")

@@ -44,6 +44,8 @@ import groovy.transform.Field
 @Field static final String SCRIPT = '"$BG_COMMAND" "$BG_STEP" ${BG_STAGE:+--stage "$BG_STAGE"} ' +
     '${BG_VERSION:+--version="$BG_VERSION"} ${BG_REASON:+--reason="$BG_REASON"} $BG_FLAGS'
 
+@Field static final String WARNINGS = '.bluegreen-warnings'   // in the workspace; BLUEGREEN_WARNINGS
+
 @Field final Set checkedAgents = []   // per build: the nodes whose bluegreen passed the version check
 
 String passive(Map options = [:]) {
@@ -233,9 +235,11 @@ private String runStep(Map c, boolean answer = false) {
     List vars = [
         "BG_COMMAND=${c.command}", "BG_STEP=${c.step}", "BG_STAGE=${c.stage ?: ''}", "BG_VERSION=${c.version ?: ''}",
         "BG_REASON=${c.reason ?: ''}", "BG_FLAGS=${c.flags ?: ''}", "BLUEGREEN_CONFIG=${c.config}", "BLUEGREEN_OUT=${c.out}",
+        "BLUEGREEN_WARNINGS=${WARNINGS}",
     ]
     int code = 0
     String stdout = ''
+    writeFile(file: WARNINGS, text: '')
     try {
         withCredentials(credentialBindings(c)) {
             withEnv(vars) {
@@ -247,12 +251,22 @@ private String runStep(Map c, boolean answer = false) {
         if (c.stage) {
             archiveArtifacts(artifacts: "${c.out}/${c.stage}/**", allowEmptyArchive: true, fingerprint: false)
         }
+        markWarnings(c)
     }
     if (code != 0) {
         error("bluegreen ${c.step}${c.stage ? " --stage ${c.stage}" : ''}: exit ${code} " +
               "(${EXIT_MEANING[code] ?: 'failed'}); see the lines above")
     }
     return stdout
+}
+
+// A step's "WARNING: " lines (a lost record, a forced switch) mark the build unstable: the stage
+// view shows them, where a console line would go unread.
+private void markWarnings(Map c) {
+    String warnings = fileExists(WARNINGS) ? readFile(WARNINGS).trim() : ''
+    if (warnings) {
+        unstable("bluegreen ${c.step}${c.stage ? " --stage ${c.stage}" : ''}: ${warnings}")
+    }
 }
 
 private void checkBranch(Map c) {

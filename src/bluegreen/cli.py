@@ -60,6 +60,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if name in ("switch", "release"):
             p.add_argument("--force", action="store_true",
                            help="switch without a passed verify (loud, and recorded)")
+            p.add_argument("--no-warmup", action="store_true",
+                           help="do not warm the target color's cache first ([warmup])")
         if name == "compare":
             p.add_argument("--expected", help="the expected-changes file (default compare.expected)")
         if name == "adopt":

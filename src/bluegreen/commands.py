@@ -17,6 +17,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from bluegreen.errors import ConfigError
+
 SECRET_ENV = ("BLUEGREEN_SECRET_FILE", "JENKINS_USER", "JENKINS_API_TOKEN")
 KILL_GRACE_S = 2.0
 OUTPUT_LIMIT = 1 << 20
@@ -28,6 +30,18 @@ _lock = threading.Lock()
 def fill(argv: tuple[str, ...] | list[str], values: dict[str, str]) -> list[str]:
     """Substitute {name} placeholders in each argument; nothing is ever parsed by a shell."""
     return [re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), arg) for arg in argv]
+
+
+def for_instance(template, instance, names: dict[str, str], names_key: str, **extra: str) -> list[str]:
+    """The argv of a Varnish tool for one instance (its admin Address): {host}, {port},
+    {instance}, and {name}, that instance's varnishd -n from the table `names_key`."""
+    values = {"host": instance.host, "port": str(instance.port), "instance": str(instance), **extra}
+    if any("{name}" in arg for arg in template):
+        if str(instance) not in names:
+            raise ConfigError(f"{names_key}: has no varnishd -n name for {instance}: add "
+                              f'"{instance}" = "<its -n name>"')
+        values["name"] = names[str(instance)]
+    return fill(template, values)
 
 
 class Finished:

@@ -41,6 +41,12 @@ class Request:
     def __str__(self) -> str:
         return f"{self.method} {self.target}"
 
+    def over(self, base: dict) -> dict:
+        """`base` headers with this request's own on top, names compared case-insensitively (a
+        Host in the requests file wins over checks.host)."""
+        named = {k.lower() for k, _v in self.headers}
+        return {**{k: v for k, v in base.items() if k.lower() not in named}, **dict(self.headers)}
+
 
 @dataclass
 class Requests:
@@ -85,7 +91,7 @@ def parse_requests(text: str, source: str, allow_unsafe: bool = False,
     if not out.send:
         why = (f"all {len(out.skipped)} of its requests use unsafe methods, which are skipped "
                "unless compare.allow_unsafe = true" if out.skipped else "it holds no requests")
-        raise UsageError(f"{source}: nothing to compare: {why}; add lines such as "
+        raise UsageError(f"{source}: nothing to send: {why}; add lines such as "
                          "'GET /api/products/1 Accept: application/json'")
     return out
 
@@ -130,6 +136,17 @@ def _headers(rest: str, where: str, preview_header: str) -> tuple[tuple[str, str
                              "itself; remove it")
         out.append((name, value))
     return tuple(out)
+
+
+def read_text(path, key: str) -> str:
+    """A requests or expected-changes file's text; a UsageError naming `key` when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{key}: file {path} not found: create it (see docs/compare.md)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{key}: cannot read {path} ({getattr(exc, 'strerror', None) or exc}): "
+                         "it should be a UTF-8 text file") from None
 
 
 def parse_expected(text: str, source: str) -> list[Change]:

@@ -118,7 +118,7 @@ class Stage(Record):
 
 class Config(Record):
     __slots__ = ("app", "secret_file", "base_dir", "vcl", "checks", "deploy", "stages", "path",
-                 "schema", "compare", "watch", "retire")
+                 "schema", "compare", "watch", "retire", "status", "warmup")
 
     def stage(self, name: str | None) -> Stage:
         if not name:
@@ -209,7 +209,7 @@ def parse(raw: dict, base_dir: Path, path: Path | None = None) -> Config:
     from bluegreen import sections
 
     read.only(raw, "", {"app", "secret_file", "vcl", "checks", "deploy", "stages", "schema",
-                        "compare", "watch", "retire", "admin_command"})
+                        "compare", "watch", "retire", "status", "warmup", "admin_command"})
     app = read.name(raw, "app", "app", required=True)
     secret = os.environ.get("BLUEGREEN_SECRET_FILE") or read.string(raw, "secret_file",
                                                                      "/etc/varnish/secret", "secret_file")
@@ -224,12 +224,15 @@ def parse(raw: dict, base_dir: Path, path: Path | None = None) -> Config:
     stages = {name: _stage(name, value, app, vcl, base_dir, secret_path, admin)
               for name, value in stages_raw.items()}
     _labels_distinct(stages)
+    watch = sections.watch(read.table(raw, "watch"))
+    compare = sections.compare(read.table(raw, "compare"), base_dir)
+    warmup = read.table(raw, "warmup") if "warmup" in raw else None
     return Config(app=app, secret_file=secret_path, base_dir=base_dir, vcl=vcl,
                   checks=checks, deploy=deploy, stages=stages, path=path,
-                  schema=sections.schema(read.table(raw, "schema"), base_dir),
-                  compare=sections.compare(read.table(raw, "compare"), base_dir),
-                  watch=sections.watch(read.table(raw, "watch")),
-                  retire=sections.retire(read.table(raw, "retire")))
+                  schema=sections.schema(read.table(raw, "schema"), base_dir), compare=compare,
+                  watch=watch, retire=sections.retire(read.table(raw, "retire")),
+                  status=sections.status(read.table(raw, "status") if "status" in raw else None, watch),
+                  warmup=sections.warmup(warmup, base_dir, compare))
 
 
 def parse_address(text: str, key: str) -> Address:

@@ -43,8 +43,18 @@ class Context:
         return self._config
 
     def say(self, message: str) -> None:
-        """One line of human-readable progress, on stderr."""
+        """One line of human-readable progress, on stderr. A line starting "WARNING: " is also
+        appended to the file BLUEGREEN_WARNINGS names: the Jenkins library marks the build
+        unstable with it."""
         print(message, file=self.stream or sys.stderr, flush=True)
+        warnings = self.environ.get("BLUEGREEN_WARNINGS")
+        if warnings and message.startswith("WARNING: "):
+            try:
+                with open(warnings, "a", encoding="utf-8") as fh:
+                    fh.write(" ".join(message[len("WARNING: "):].split()) + "\n")
+            except OSError as exc:
+                print(f"(could not write the warning to {warnings}: {exc.strerror})",
+                      file=self.stream or sys.stderr, flush=True)
 
     def files(self, stage) -> StageFiles:
         return StageFiles(self.out, stage.name, self.config.app)

@@ -6,6 +6,10 @@
               retyped refuses the release (exit 1) before anything is deployed
     contract  retire runs schema.contract ({version} = the live release) once the previous
               color's servers are stopped
+    pending   optional: what the database itself says is pending for a release (exit 0 nothing,
+              2 expand, 4 contract, 6 both); where set, it is the truth over the record: deploy
+              runs the expand when it is pending (and skips it when not), checks after it that it
+              is no longer pending, and switch refuses a release whose expand is pending
 
 bluegreen decides *when* each phase may run; the commands decide *what* they change. Every
 command runs through `commands.run` (no shell, a timeout that kills its process group); a failure
@@ -19,6 +23,7 @@ from bluegreen.errors import MigrationError, Refused
 from bluegreen.store import now_iso
 
 OUTPUT_LINES = 15
+PENDING = {0: (), 2: ("expand",), 4: ("contract",), 6: ("expand", "contract")}  # schema.pending's exits
 
 
 def expand(ctx, stage, files, plan: dict, release: str) -> None:
@@ -29,13 +34,20 @@ def expand(ctx, stage, files, plan: dict, release: str) -> None:
     done = (plan.get("migration") or {}).get("expand") or {}
     if done.get("release") == release and done.get("lost"):
         raise Refused(_lost_message(release, done["lost"], stage.name))
-    if done.get("release") == release and done.get("ok"):
+    found = pending(ctx, release)  # None: not configured, the record decides
+    if found is None and done.get("release") == release and done.get("ok"):
         ctx.say(f"schema expand {release}: already ran in this plan at {done.get('at')}; skipped")
         return
-    if lifecycle.has_migration(plan.get("previous_state"), "expand", release):
-        ctx.say(f"schema expand {release}: already recorded for stage {stage.name}; skipped")
+    recorded = lifecycle.has_migration(plan.get("previous_state"), "expand", release)
+    if (found is None and recorded) or (found is not None and "expand" not in found):
+        why = "already recorded for stage " + stage.name if found is None else \
+            "schema.pending says nothing is pending"
+        ctx.say(f"schema expand {release}: {why}; skipped")
         _keep(files, plan, {"release": release, "ok": True, "at": now_iso(), "skipped": True})
         return
+    if found is not None and (recorded or done.get("ok")):
+        ctx.say(f"schema expand {release}: recorded as done, but schema.pending says it is "
+                "pending (a restored database?): running it again")
     before = read_catalogue(ctx)
     argv = commands.fill(schema.expand, {"version": release})
     ctx.say(f"schema expand {release}: {_shown(argv)}")
@@ -53,6 +65,8 @@ def expand(ctx, stage, files, plan: dict, release: str) -> None:
                         "lost": lost})
     if lost:
         raise Refused(_lost_message(release, lost, stage.name))
+    require_expanded(ctx, release, f"schema.expand ran but did not bring the database to {release}: "
+                     "fix the migration, then run deploy again; nothing was deployed")
     ctx.say(f"schema expand {release}: done in {finished.seconds:.1f} s"
             + ("; the catalogue only grew" if before is not None else ""))
 
@@ -68,6 +82,29 @@ def contract(ctx, release: str) -> float:
                              "previous color stays retired (rollback still redeploys it); fix the "
                              f"migration, then run retire again{_output(finished)}")
     return finished.seconds
+
+
+def pending(ctx, release: str) -> set[str] | None:
+    """What schema.pending says is pending for `release` ({"expand"}, {"contract"}, both or
+    none); None when it is not configured. MigrationError (exit 3) when it cannot tell."""
+    schema = ctx.config.schema
+    if schema is None or not schema.pending:
+        return None
+    argv = commands.fill(schema.pending, {"version": release})
+    finished = commands.run(argv, ctx.config.base_dir, schema.timeout_s, ctx.config.deploy.pass_secrets)
+    if finished.problem is None and finished.code in PENDING:
+        return set(PENDING[finished.code])
+    raise MigrationError(f"schema.pending for {release} could not tell ({finished.describe()}): it "
+                         "should exit 0 (nothing pending), 2 (expand pending), 4 (contract pending) "
+                         f"or 6 (both); nothing live changed{_output(finished)}")
+
+
+def require_expanded(ctx, release: str, then: str) -> None:
+    """Refuse (exit 1) when schema.pending says `release`'s expand is not in the database."""
+    found = pending(ctx, release)
+    if found and "expand" in found:
+        raise Refused(f"schema.pending says the expand of {release} is pending in the shared "
+                      f"database: {then}")
 
 
 def read_catalogue(ctx) -> dict | None:

@@ -1,4 +1,5 @@
 """Send compare's requests through every Varnish front: live, passive, live again, bypassing the cache.
+(And warm-up's, once each, into the cache: `Warm`, at the end.)
 
 Each (request, front) is one task: its three requests go one after the other (the passive answer
 taken between the two live ones, see diff.py); tasks run concurrently, at most `concurrency` at a
@@ -9,10 +10,11 @@ without looking into or storing in the cache, so normal clients get exactly what
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from bluegreen import checks
+from bluegreen import checks, warmup
 from bluegreen.compare_input import Request
 from bluegreen.config import Address
 from bluegreen.diff import Reply
@@ -46,10 +48,7 @@ class Replay:
                 self._one(request, front, live))
 
     def _one(self, request: Request, front: Address, color: str) -> Reply:
-        own = dict(request.headers)
-        named = {k.lower() for k in own}
-        picked = {k: v for k, v in self.color_headers(color).items() if k.lower() not in named}
-        headers = {**picked, **own, PASS_HEADER: "1"}  # the file's own Host wins over checks.host
+        headers = {**request.over(self.color_headers(color)), PASS_HEADER: "1"}
         answer = self.send(front, request.method, request.target, self.timeout, headers,
                            limit=BODY_LIMIT)
         if answer.unreachable:
@@ -62,3 +61,41 @@ class Replay:
                           "the colors (is this host in vcl.preview_from? is the preview token "
                           "right?); nothing was compared")
         return Reply(answer.status, answer.headers, answer.data, answer.error)
+
+
+class Warm:
+    """Warm-up's sender (decisions in warmup.py): each request once through each instance, with
+    the target color's preview headers and no X-Bluegreen-Pass, so Varnish stores the answer.
+    One budget for the whole warm-up; a front that refused a connection is not asked again."""
+
+    def __init__(self, color_headers: dict, preview_header: str, timeout: float, concurrency: int,
+                 budget_s: float, send=checks.request, clock=time.monotonic):
+        self.color_headers, self.preview_header = color_headers, preview_header
+        self.timeout, self.concurrency, self.budget_s = timeout, concurrency, budget_s
+        self.send, self.clock = send, clock
+
+    def run(self, requests: list[Request], targets: list[warmup.Target], color: str) -> warmup.Tally:
+        tally = warmup.Tally(len(requests), len(targets), budget_s=self.budget_s)
+        start = self.clock()
+        end, down = start + self.budget_s, set()
+
+        def one(task):
+            request, target = task
+            left = end - self.clock()
+            if left <= 0:
+                return task, None, False
+            if target.address in down:
+                return task, f"not sent: {target.address} did not accept a connection", True
+            headers = warmup.headers(request, self.color_headers, target.host)
+            answer = self.send(target.address, request.method, request.target,
+                               min(self.timeout, left), headers)
+            if answer.unreachable:
+                down.add(target.address)
+            return task, warmup.failure(answer, color, self.preview_header), True
+
+        tasks = [(r, t) for r in requests for t in targets]  # the busiest first, on every instance
+        with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(tasks)))) as pool:
+            for (request, target), why, sent in pool.map(one, tasks):
+                tally.add(f"{request} via {target.address}", why, sent)
+        tally.seconds = self.clock() - start
+        return tally

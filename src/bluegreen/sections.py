@@ -1,4 +1,5 @@
-"""The optional sections of bluegreen.toml: [schema], [compare], [watch], [retire].
+"""The optional sections of bluegreen.toml: [schema], [compare], [watch], [retire], [status],
+[warmup].
 
 Each is None when its table is absent, so a step can say plainly that it is not configured.
 """
@@ -19,6 +20,7 @@ WATCH_KEYS = {"seconds", "interval_s", "max_error_rate", "min_requests", "on_inc
               "prometheus", "requests_query", "errors_query", "baseline_s", "log_command",
               "log_names", "timeout_s", "on_source_error"}
 WATCH_SOURCES = ("prometheus", "varnish")
+STAT_PLACEHOLDERS = {"host", "port", "instance", "name"}
 
 
 class SchemaConfig(Record):
@@ -38,6 +40,16 @@ class WatchConfig(Record):
 
 class RetireConfig(Record):
     __slots__ = ("after_s", "command", "timeout_s")
+
+
+class StatusConfig(Record):
+    __slots__ = ("stat_command", "names", "timeout_s")
+
+
+class WarmupConfig(Record):
+    """from_compare: the requests file is compare's (its unsafe lines are left out, not refused)."""
+
+    __slots__ = ("requests", "from_compare", "top", "concurrency", "timeout_s", "budget_s")
 
 
 def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
@@ -115,18 +127,24 @@ def watch(raw: dict) -> WatchConfig | None:
 
 def _watch_log(raw: dict) -> dict:
     """Source 2: the argv that reads one instance's log, and each instance's varnishd -n name."""
-    names = raw.get("log_names", {})
-    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
-                                              for k, v in names.items()):
-        raise ConfigError("watch.log_names: should be a table of Varnish admin address = varnishd "
-                          '-n name, e.g. "127.0.0.1:6082" = "/var/lib/varnish/web1"')
+    names = _instance_names(raw, "log_names", "watch.log_names")
     default = ["varnishncsa", "-n", "{name}"] if names else ["varnishncsa"]
     command = read.argv({"log_command": raw.get("log_command", default)}, "log_command",
                         "watch.log_command", WATCH_LOG_PLACEHOLDERS)
     if any("{name}" in arg for arg in command) and not names:
         raise ConfigError("watch.log_command: uses {name} but watch.log_names is not set: name each "
                           'instance\'s varnishd -n, e.g. [watch.log_names] "127.0.0.1:6082" = "web1"')
-    return {"log_command": command, "log_names": dict(names)}
+    return {"log_command": command, "log_names": names}
+
+
+def _instance_names(raw: dict, key: str, path: str) -> dict[str, str]:
+    """A table of Varnish admin address = that instance's varnishd -n name."""
+    names = raw.get(key, {})
+    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                              for k, v in names.items()):
+        raise ConfigError(f"{path}: should be a table of Varnish admin address = varnishd "
+                          '-n name, e.g. "127.0.0.1:6082" = "/var/lib/varnish/web1"')
+    return dict(names)
 
 
 def retire(raw: dict) -> RetireConfig | None:
@@ -137,3 +155,37 @@ def retire(raw: dict) -> RetireConfig | None:
         after_s=read.seconds(raw, "after_s", 3600, "retire.after_s", minimum=0, maximum=90 * 86400),
         command=read.argv(raw, "command", "retire.command", RETIRE_PLACEHOLDERS),
         timeout_s=read.seconds(raw, "timeout_s", 600, "retire.timeout_s"))
+
+
+def status(raw: dict | None, watch: WatchConfig | None) -> StatusConfig | None:
+    """Per-color counters in `status`: how to run varnishstat for each instance; an empty table
+    turns them on with the defaults."""
+    if raw is None:
+        return None
+    read.only(raw, "status", {"stat_command", "names", "timeout_s"})
+    names = _instance_names(raw, "names", "status.names") or (watch.log_names if watch else {})
+    default = ["varnishstat", "-1", "-j", "-n", "{name}"] if names else ["varnishstat", "-1", "-j"]
+    command = read.argv({"stat_command": raw.get("stat_command", default)}, "stat_command",
+                        "status.stat_command", STAT_PLACEHOLDERS)
+    if any("{name}" in arg for arg in command) and not names:
+        raise ConfigError("status.stat_command: uses {name} but status.names is not set: name each "
+                          'instance\'s varnishd -n, e.g. [status.names] "127.0.0.1:6082" = "web1"')
+    return StatusConfig(stat_command=command, names=names,
+                        timeout_s=read.seconds(raw, "timeout_s", 5, "status.timeout_s", maximum=60))
+
+
+def warmup(raw: dict | None, base_dir: Path, compare_config: CompareConfig | None) -> WarmupConfig | None:
+    """[warmup]; an empty table turns it on with the defaults (compare's requests file)."""
+    if raw is None:
+        return None
+    read.only(raw, "warmup", {"requests", "top", "concurrency", "timeout_s", "budget_s"})
+    requests = read.file_path(raw, "requests", base_dir, "warmup.requests", must_exist=False)
+    if requests is None and compare_config is None:
+        raise ConfigError("warmup.requests: is required without [compare], a requests file of GET "
+                          "and HEAD lines, e.g. requests = \"warmup/requests.txt\"")
+    return WarmupConfig(
+        requests=requests or compare_config.requests, from_compare=requests is None,
+        top=read.whole(raw, "top", 200, "warmup.top", minimum=1, maximum=100_000),
+        concurrency=read.whole(raw, "concurrency", 8, "warmup.concurrency", minimum=1, maximum=256),
+        timeout_s=read.seconds(raw, "timeout_s", 10, "warmup.timeout_s", maximum=300),
+        budget_s=read.seconds(raw, "budget_s", 60, "warmup.budget_s", maximum=3600))

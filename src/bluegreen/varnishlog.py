@@ -23,14 +23,7 @@ FORMAT = "%s:%{VCL_Log:bluegreen-color}x:%{VCL_Log:bluegreen-site}x"
 
 def log_argv(template: tuple[str, ...], instance, names: dict[str, str]) -> list[str]:
     """The argv reading one instance's log (instance: its admin Address)."""
-    values = {"host": instance.host, "port": str(instance.port), "instance": str(instance),
-              "format": FORMAT}
-    if any("{name}" in arg for arg in template):
-        if str(instance) not in names:
-            raise ConfigError(f"watch.log_names: has no varnishd -n name for {instance}: add "
-                              f'"{instance}" = "<its -n name>"')
-        values["name"] = names[str(instance)]
-    argv = commands.fill(template, values)
+    argv = commands.for_instance(template, instance, names, "watch.log_names", format=FORMAT)
     if not any("{format}" in arg for arg in template):
         argv += ["-F", FORMAT]
     return argv

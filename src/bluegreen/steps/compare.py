@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bluegreen import diff, junit, preview
-from bluegreen.compare_input import parse_expected, parse_ignore, parse_requests
+from bluegreen.compare_input import parse_expected, parse_ignore, parse_requests, read_text
 from bluegreen.context import Result, Timer
-from bluegreen.errors import ConfigError, Refused, UsageError
+from bluegreen.errors import ConfigError, Refused
 from bluegreen.junit import Check
 from bluegreen.replay import Replay
 from bluegreen.steps._common import guard_plan_holds
@@ -60,7 +60,7 @@ def run(ctx, args) -> Result:
 
 def _inputs(ctx, settings, flag: str | None):
     """The requests to send and the declared changes, each file read and checked whole."""
-    requests = parse_requests(_read(settings.requests, "compare.requests"), str(settings.requests),
+    requests = parse_requests(read_text(settings.requests, "compare.requests"), str(settings.requests),
                               settings.allow_unsafe, ctx.config.vcl.preview_header)
     if requests.skipped:
         shown = ", ".join(str(r) for r in requests.skipped[:3])
@@ -70,18 +70,8 @@ def _inputs(ctx, settings, flag: str | None):
     path = Path(flag) if flag else settings.expected
     if path is None:
         return requests, []
-    return requests, parse_expected(_read(path, "--expected" if flag else "compare.expected"),
+    return requests, parse_expected(read_text(path, "--expected" if flag else "compare.expected"),
                                     str(path))
-
-
-def _read(path: Path, key: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{key}: file {path} not found: create it (see docs/compare.md)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{key}: cannot read {path} ({getattr(exc, 'strerror', None) or exc}): "
-                         "it should be a UTF-8 text file") from None
 
 
 def _finish(ctx, stage, files, plan, verdict, skipped, seconds) -> Result:

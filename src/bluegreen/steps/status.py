@@ -1,6 +1,6 @@
 """status [--stage S]: per instance what is live, the record, releases, drift, rollback readiness."""
 
-from bluegreen import __version__
+from bluegreen import __version__, counters
 from bluegreen.context import Result
 from bluegreen.errors import BluegreenError
 from bluegreen.plan import drift_advice
@@ -35,9 +35,34 @@ def _one(ctx, config, stage) -> dict:
         problems.append(facts["varnish_error"])
     problems += _problems(stage.name, facts, state)
     recorded = state.get("live") if state else None
+    schema = _schema(ctx, state)
+    if schema.get("error") or "expand" in schema.get("pending", ()):
+        problems.append(schema.get("error") or f"schema.pending says the expand of the live release "
+                        f"{schema['release']} is pending in the shared database (a restored "
+                        f"database?): run its expand (schema.expand) before anything else")
+        unreadable |= bool(schema.get("error"))
+    if config.status:  # per-color counters of the live VCL, from varnishstat
+        lives = {i: v["vcl"] for i, v in facts["instances"].items()}
+        for inst, found in counters.read(config.status, stage, lives, config.base_dir).items():
+            facts["instances"][inst]["counters"] = found
     return {"unreachable": bool(facts["varnish_error"]) or unreadable, "recorded_live": recorded,
             "instances": facts["instances"], "colors": facts["colors"],
-            "rollback": facts["rollback"], "readiness": facts["readiness"], "problems": problems}
+            "rollback": facts["rollback"], "readiness": facts["readiness"], "schema": schema,
+            "problems": problems}
+
+
+def _schema(ctx, state: dict | None) -> dict:
+    """What schema.pending says of the recorded live release ({} when it is not configured)."""
+    live = ((state or {}).get("colors") or {}).get((state or {}).get("live") or "") or {}
+    schema = ctx.config.schema
+    if not live.get("release") or schema is None or not schema.pending:
+        return {}
+    from bluegreen import migrations
+
+    try:
+        return {"release": live["release"], "pending": sorted(migrations.pending(ctx, live["release"]))}
+    except BluegreenError as exc:
+        return {"release": live["release"], "error": exc.message}
 
 
 def _problems(stage: str, facts: dict, state: dict | None) -> list[str]:
@@ -86,10 +111,17 @@ def _lines(name: str, info: dict) -> list[str]:
         via = f" (label {v['label']})" if v.get("label") else ""
         out.append(f"  varnish {inst:<22} serves {v['color'] or 'not ours':<9} "
                    f"{v['vcl'] or ('label missing' if v.get('label') else '-')}{via}")
+        if "counters" in v:
+            out.append(f"    counters: {counters.describe(v['counters'])}")
     for color, servers in info["colors"].items():
         for s in servers:
             health = "healthy" if s["healthy"] else s["detail"]
             out.append(f"  {color:<6} {s['server']:<22} {s['release'] or '-':<12} {health}")
+    schema = info["schema"]
+    if "pending" in schema:
+        out.append(f"  schema: {' and '.join(schema['pending']) or 'nothing'} pending for "
+                   f"{schema['release']}" + (" (retire runs it)" if schema["pending"] == ["contract"]
+                                             else ""))
     out.append("  readiness: " + ", ".join(f"{c} {r or '-'}" for c, r in info["readiness"].items()))
     rb = info["rollback"]
     ready = f"ready to {rb['color']} {rb['release']}" if rb["ready"] else f"not ready ({rb['why']})"

@@ -1,4 +1,7 @@
-"""switch --stage S: the passive color goes live on every Varnish instance at once."""
+"""switch --stage S: the passive color goes live on every Varnish instance at once.
+
+With [warmup], the target color's cache is warmed through every instance first (best effort).
+"""
 
 from bluegreen.context import Result
 from bluegreen.diff import check_switch  # compare's gate (issue 11)
@@ -27,10 +30,14 @@ def run(ctx, args) -> Result:
             _check_release_still_there(config, stage, target, release, already=True)
             ctx.say(f"{stage.name}: {target} is already live on every instance; recording it")
             window, count = (plan.get("switched") or {}).get("window_ms", 0.0), len(lives)
+            warmed = (plan.get("switched") or {}).get("warmup")
         else:
+            warm = _warmup_input(ctx, stage, plan, args)  # a bad file: exit 2 before anything moves
             if not forced:
                 _check_release_still_there(config, stage, target, release)
+            _check_schema(ctx, config, stage.name, release)
             _wait_for_probes(ctx, config, stage, fleet, name, target)
+            warmed = _warm(ctx, stage, target, warm)
             result = fleet.switch(name, plan["expected"], stage.name)
             window, count = result.window_ms, result.instances
         state = after_switch(plan.get("previous_state"), config.app, stage.name, to=target,
@@ -39,14 +46,62 @@ def run(ctx, args) -> Result:
         state = with_expand_of(state, plan)  # schema: this release's expand joins state["migrations"]
         files.write_state(state)
         plan["switched"] = {"to": target, "vcl": name, "window_ms": window, "instances": count,
-                            "forced": forced, "at": state["switch"]["at"]}
+                            "forced": forced, "at": state["switch"]["at"], "warmup": warmed}
         files.write_plan(plan)
         for line in cool_the_rest(ctx, stage, fleet, state):
             ctx.say(f"  {line}")
     ctx.say(f"switch {stage.name}: {target} {release} is live on {count} instance(s); switch "
             f"window {window:.3f} ms")
     return Result(target, {"stage": stage.name, "live": target, "release": release,
-                           "window_ms": window, "instances": count, "forced": forced})
+                           "window_ms": window, "instances": count, "forced": forced,
+                           "warmup": warmed})
+
+
+def _warmup_input(ctx, stage, plan: dict, args):
+    """(requests, preview token) for warming the target's cache, read and checked before anything
+    moves; None when [warmup] is absent or this switch skips it (saying why)."""
+    if ctx.config.warmup is None:
+        return None
+    from bluegreen import preview, warmup
+    from bluegreen.compare_input import read_text
+
+    why = warmup.skip_reason(ctx.config, stage, plan, bool(getattr(args, "no_warmup", False)))
+    if why:
+        ctx.say(f"warm-up {stage.name}: skipped ({why})")
+        return None
+    settings = ctx.config.warmup
+    text = read_text(settings.requests, warmup.key(settings))
+    return (warmup.requests(text, settings, ctx.config.vcl.preview_header),
+            preview.read_token(ctx.config))
+
+
+def _warm(ctx, stage, color: str, warm) -> dict | None:
+    """Best effort: failures are said and counted, never raised; the switch goes on."""
+    if warm is None:
+        return None
+    from bluegreen import preview, warmup
+    from bluegreen.replay import Warm
+
+    (requests, token), config = warm, ctx.config
+    targets = warmup.targets(stage)
+    ctx.say(f"warm-up {stage.name}: {len(requests)} request(s) through {len(targets)} Varnish "
+            f"instance(s) into {color}'s cache")
+    sender = Warm(preview.headers(config, color, token), config.vcl.preview_header,
+                  config.warmup.timeout_s, config.warmup.concurrency, config.warmup.budget_s)
+    tally = sender.run(requests, targets, color)
+    for line in tally.lines(stage.name, color):
+        ctx.say(line)
+    return tally.as_dict()
+
+
+def _check_schema(ctx, config, stage: str, release: str) -> None:
+    """With schema.pending, the shared database must hold the target release's expand."""
+    if config.schema is None or not config.schema.pending:
+        return
+    from bluegreen import migrations
+
+    migrations.require_expanded(ctx, release, f"run 'deploy --stage {stage}' again (it runs "
+                                "schema.expand), then 'verify' and 'switch'; nothing live changed")
 
 
 def _wait_for_probes(ctx, config, stage, fleet, name: str, color: str) -> None:
