@@ -172,6 +172,31 @@ class TestNewKeys:
         cfg = load_text(tmp_path, MINIMAL + 'secret_files = ["/a", "b"]\n')
         assert cfg.stage("prod").secret_files == (Path("/a"), tmp_path / "b")
 
+    def test_admin_command_per_stage_or_for_all(self, tmp_path):
+        assert load_text(tmp_path, MINIMAL).stage("prod").admin_command == ()
+        ssh = '["ssh", "-W", "localhost:{port}", "{host}"]'
+        stage = load_text(tmp_path, MINIMAL + f"admin_command = {ssh}\n").stage("prod")
+        assert stage.admin_command == ("ssh", "-W", "localhost:{port}", "{host}")
+        text = with_keys("", f"admin_command = {ssh}") + 'admin_command = ["./tunnel", "{host}"]\n'
+        text += '[stages.test]\nvarnish = ["127.0.0.1:6083"]\nblue = ["a:1"]\ngreen = ["b:1"]\n'
+        cfg = load_text(tmp_path, text)
+        assert cfg.stage("prod").admin_command == ("./tunnel", "{host}"), "a stage's own wins"
+        assert cfg.stage("test").admin_command[:2] == ("ssh", "-W"), "the top level's is the default"
+
+    @pytest.mark.parametrize("table, line, message", [
+        ("", 'admin_command = "ssh -W {host}:{port} web1"',
+         'admin_command: should be a list of non-empty strings (an argv, no shell), e.g. admin_command = '
+         '["ssh", "-W", "localhost:{port}", "-o", "BatchMode=yes", "deploy@{host}"]'),
+        ("stages.prod", 'admin_command = ["ssh", "{varnish}"]',
+         "stages.prod.admin_command: unknown placeholder {varnish}; use {host}, {port}, e.g. "),
+        ("stages.prod", "admin_command = []", "stages.prod.admin_command: should be a non-empty argv list"),
+        ("stages.prod", 'admin_command = ["ssh", ""]', "stages.prod.admin_command: should be a list"),
+    ])
+    def test_admin_command_is_an_argv(self, tmp_path, table, line, message):
+        text = MINIMAL + line + "\n" if table else with_keys(table, line)
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_text(tmp_path, text)
+
     def test_sections(self, tmp_path):
         cfg = load_text(tmp_path, with_keys("", '[schema]\nexpand = ["./m", "expand", "{version}"]\n'
                                             '[watch]\nprometheus = "http://127.0.0.1:9090"\n'

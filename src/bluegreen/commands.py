@@ -146,16 +146,17 @@ def _kill_group(pid: int, proc: subprocess.Popen | None = None) -> None:
 
 
 class Running:
-    """A long-running command (a log reader for a whole watch): its own process group, its
-    output read line by line by the caller, and the whole group stopped by `stop()`."""
+    """A long-running command (a log reader for a whole watch, an admin connection's transport):
+    its own process group, its output read by the caller (line by line from pipes, or through
+    the socket or file given as stdin, stdout, stderr), and the whole group stopped by `stop()`."""
 
-    def __init__(self, argv: list[str], cwd: Path | None = None, pass_secrets: bool = False):
+    def __init__(self, argv: list[str], cwd: Path | None = None, pass_secrets: bool = False,
+                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
         self.argv = argv
         try:
-            self.proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, start_new_session=True,
-                                         env=environment(pass_secrets), text=True, errors="replace",
-                                         bufsize=1)
+            self.proc = subprocess.Popen(argv, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr,
+                                         start_new_session=True, env=environment(pass_secrets),
+                                         text=True, errors="replace", bufsize=1)
         except OSError as exc:
             self.proc, self.problem = None, f"could not run {argv[0]}: {exc.strerror or exc}"
             return
@@ -169,9 +170,16 @@ class Running:
             return -1
         return self.proc.poll()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 0.0) -> None:
+        """End the whole group: after `grace` seconds for the command to end by itself first
+        (one whose input was closed), SIGTERM, then SIGKILL to whatever is left."""
         if self.proc is None:
             return
+        if grace > 0:
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
         _kill_group(self.proc.pid, self.proc)
         self.proc.wait()
         with _lock:

@@ -13,6 +13,8 @@ COLORS = ("blue", "green")
 NAME_RE = read.NAME_RE
 DEPLOY_PLACEHOLDERS = {"host", "port", "version", "color"}
 SMOKE_PLACEHOLDERS = {"url", "color", "version"}
+ADMIN_PLACEHOLDERS = {"host", "port"}
+ADMIN_EXAMPLE = '["ssh", "-W", "localhost:{port}", "-o", "BatchMode=yes", "deploy@{host}"]'
 MODES = ("vcl", "label")
 BACKEND_ATTRS = {"connect_timeout": 3600.0, "first_byte_timeout": 86400.0,
                  "between_bytes_timeout": 86400.0, "max_connections": None}
@@ -101,9 +103,14 @@ class DeployConfig(Record):
 
 
 class Stage(Record):
-    """One stage: its Varnish admin addresses (with the secret file of each), fronts, servers."""
+    """One stage: its Varnish admin addresses (with the secret file of each), fronts, servers,
+    and the command that carries an admin connection (`admin_command`; () for plain TCP)."""
 
-    __slots__ = ("name", "varnish", "front", "servers", "label", "secret_files", "preview")
+    __slots__ = ("name", "varnish", "front", "servers", "label", "secret_files", "preview",
+                 "admin_command")
+
+    def _defaults(self):
+        return {"admin_command": ()}
 
     def color_servers(self, color: str) -> tuple[Address, ...]:
         return self.servers[color]
@@ -202,7 +209,7 @@ def parse(raw: dict, base_dir: Path, path: Path | None = None) -> Config:
     from bluegreen import sections
 
     read.only(raw, "", {"app", "secret_file", "vcl", "checks", "deploy", "stages", "schema",
-                        "compare", "watch", "retire", "status", "warmup"})
+                        "compare", "watch", "retire", "status", "warmup", "admin_command"})
     app = read.name(raw, "app", "app", required=True)
     secret = os.environ.get("BLUEGREEN_SECRET_FILE") or read.string(raw, "secret_file",
                                                                      "/etc/varnish/secret", "secret_file")
@@ -213,7 +220,8 @@ def parse(raw: dict, base_dir: Path, path: Path | None = None) -> Config:
     if not stages_raw:
         raise ConfigError("stages: should define at least one stage, e.g. [stages.test]")
     secret_path = read.resolve(base_dir, secret)
-    stages = {name: _stage(name, value, app, vcl, base_dir, secret_path)
+    admin = read.argv(raw, "admin_command", "admin_command", ADMIN_PLACEHOLDERS, example=ADMIN_EXAMPLE)
+    stages = {name: _stage(name, value, app, vcl, base_dir, secret_path, admin)
               for name, value in stages_raw.items()}
     _labels_distinct(stages)
     watch = sections.watch(read.table(raw, "watch"))
@@ -338,14 +346,16 @@ def _deploy(raw: dict) -> DeployConfig:
         pass_secrets=read.boolean(raw, "pass_secrets", False, "deploy.pass_secrets"))
 
 
-def _stage(name: str, raw, app: str, vcl: VclConfig, base_dir: Path, secret: Path) -> Stage:
+def _stage(name: str, raw, app: str, vcl: VclConfig, base_dir: Path, secret: Path,
+           admin_command: tuple = ()) -> Stage:
     key = f"stages.{name}"
     if not NAME_RE.fullmatch(name):
         raise ConfigError(f"{key}: a stage name should start with a letter and hold only "
                           "letters, digits, '-' and '_' (at most 40)")
     if not isinstance(raw, dict):
         raise ConfigError(f"{key}: should be a table")
-    read.only(raw, key, {"varnish", "front", "blue", "green", "secret_files", "preview"})
+    read.only(raw, key, {"varnish", "front", "blue", "green", "secret_files", "preview",
+                         "admin_command"})
     lists = {}
     for part in ("varnish", "front", "blue", "green", "preview"):
         required = part not in ("front", "preview")
@@ -375,9 +385,12 @@ def _stage(name: str, raw, app: str, vcl: VclConfig, base_dir: Path, secret: Pat
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,99}", label):
         raise ConfigError(f"vcl.label: '{label}' (for stage {name}) is not a VCL label name: start "
                           "with a letter, then letters, digits, '-' and '_'")
+    if "admin_command" in raw:
+        admin_command = read.argv(raw, "admin_command", f"{key}.admin_command", ADMIN_PLACEHOLDERS,
+                                  example=ADMIN_EXAMPLE)
     return Stage(name, lists["varnish"], lists["front"],
                  {"blue": lists["blue"], "green": lists["green"]}, label, secret_files,
-                 lists["preview"])
+                 lists["preview"], admin_command)
 
 
 def _labels_distinct(stages: dict) -> None:

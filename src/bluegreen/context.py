@@ -73,7 +73,16 @@ class Context:
 
         target = Label(stage.label) if self.config.label_mode else ActiveVcl()
         return Fleet(stage.varnish, [self.secret(p) for p in stage.secret_files],
-                     timeout=ADMIN_TIMEOUT_S, target=target)
+                     timeout=ADMIN_TIMEOUT_S, target=target, **self._transport(stage))
+
+    def _transport(self, stage) -> dict:
+        """How to reach the stage's admin ports: through its admin_command, or plain TCP."""
+        if not stage.admin_command:
+            return {}
+        from bluegreen import tunnel
+
+        return {"connect": tunnel.connector(stage.admin_command, f"admin_command of stage {stage.name}",
+                                            self.config.base_dir)}
 
     def store(self):
         from bluegreen.store import open_store

@@ -84,18 +84,27 @@ def str_list(raw: dict, key: str, default, path: str) -> list[str]:
     return value
 
 
-def argv(raw: dict, key: str, path: str, placeholders: set[str], required: bool = False) -> tuple:
-    """An argv list (no shell), each {placeholder} one of `placeholders`; () when absent."""
+def argv(raw: dict, key: str, path: str, placeholders: set[str], required: bool = False,
+         example: str | None = None) -> tuple:
+    """An argv list (no shell), each {placeholder} one of `placeholders`; () when absent.
+
+    `example` (the value of a right one) is shown in every message about it."""
     if key not in raw and not required:
         return ()
-    values = str_list(raw, key, None, path)
+    hint = f", e.g. {key} = {example}" if example else ""
+    values = raw.get(key)
+    if values is None:
+        raise ConfigError(f"{path}: is required, a list of strings{hint}")
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise ConfigError(f"{path}: should be a list of non-empty strings (an argv, no shell){hint}")
     if not values:
-        raise ConfigError(f"{path}: should be a non-empty argv list, e.g. [\"./deploy.sh\", \"{{host}}\"]")
+        raise ConfigError(f"{path}: should be a non-empty argv list"
+                          + (hint or ', e.g. ["./deploy.sh", "{host}"]'))
     for arg in values:
         for found in re.findall(r"\{([^{}]*)\}", arg):
             if found not in placeholders:
-                raise ConfigError(f"{path}: unknown placeholder {{{found}}}; "
-                                  f"use {', '.join('{' + p + '}' for p in sorted(placeholders))}")
+                known = ", ".join("{" + p + "}" for p in sorted(placeholders)) or "none"
+                raise ConfigError(f"{path}: unknown placeholder {{{found}}}; use {known}{hint}")
     return tuple(values)
 
 

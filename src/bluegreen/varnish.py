@@ -86,8 +86,10 @@ class VarnishAdmin:
         try:
             self._sock = self._connect((self.address.host, self.address.port), self._timeout)
             self._sock.settimeout(self._timeout)
-            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._sock.family in (socket.AF_INET, socket.AF_INET6):  # not through admin_command
+                self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:
+            self.close()
             raise VarnishError(f"Varnish admin at {self.address} is not reachable "
                                f"({_reason(exc)}): is varnishd running with -T {self.address}?") from None
         try:
