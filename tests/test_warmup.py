@@ -71,6 +71,9 @@ class TestWarm:
         assert fetched(site, "green", "/page/a") == 3, "the hits never reached the servers"
         plan = json.loads((site.out / "test" / "plan.json").read_text())
         assert plan["switched"]["warmup"]["warmed"] == 9
+        site.ok("record", "--stage", "test")
+        report = (site.out / "test" / "report.html").read_text()
+        assert "<th>cache warm-up</th><td>warmed 9 of 9 (3 URL(s) on 3 instance(s)) in" in report
 
     def test_no_warmup_skips_it(self, staged):
         configure(staged)
@@ -165,6 +168,9 @@ class TestBestEffort:
         assert (data["warmup"]["warmed"], data["warmup"]["failed"]) == (1, 1)
         assert data["warmup"]["first_failure"].startswith("GET /api/products/3 via ")
         assert data["warmup"]["first_failure"].endswith(": HTTP 500")
+        site.ok("record", "--stage", "test")
+        report = (site.out / "test" / "report.html").read_text()
+        assert '<span class="warn">1 failed</span> (first: GET /api/products/3 via ' in report
 
     def test_a_spent_budget_stops_warming(self, staged):
         configure(staged, "GET /slow?ms=4000\nGET /page/a\nGET /page/b\n",
