@@ -19,6 +19,16 @@ def with_pending(site, pending: list[str] | None = None, expand: list[str] | Non
         "[schema]\n", f"[schema]\npending = {json.dumps(pending)}\n"))
 
 
+def deploy_refused(site, code: int, *words: str) -> None:
+    """deploy 2.0.0 exits `code` saying `words`, and nothing live or on a server changed."""
+    site.ok("passive", "--stage", "test")
+    before = site.actives()
+    run = site.cli("deploy", "--stage", "test", "--version", "2.0.0")
+    assert run.code == code, run.text
+    assert all(w in run.err for w in words), run.err
+    assert site.actives() == before and not answers(site.green[0])
+
+
 @pytest.fixture
 def pending_site(site, monkeypatch):
     url = f"sqlite:///{site.root / 'shop.db'}"
@@ -86,24 +96,14 @@ class TestPendingFaults:
         site = pending_site
         site.release("1.0.0")
         with_pending(site, expand=[sys.executable, "-c", "pass"])
-        site.ok("passive", "--stage", "test")
-        before = site.actives()
-        run = site.cli("deploy", "--stage", "test", "--version", "2.0.0")
-        assert run.code == 1, run.text
-        assert "schema.expand ran but did not bring the database to 2.0.0" in run.err
-        assert site.actives() == before and not answers(site.green[0])
+        deploy_refused(site, 1, "schema.expand ran but did not bring the database to 2.0.0")
 
     def test_a_pending_command_that_fails(self, pending_site):
         site = pending_site
         site.release("1.0.0")
         with_pending(site, pending=[sys.executable, "-c", "raise SystemExit('no database')"])
-        site.ok("passive", "--stage", "test")
-        before = site.actives()
-        run = site.cli("deploy", "--stage", "test", "--version", "2.0.0")
-        assert run.code == 3, run.text
-        assert "schema.pending for 2.0.0 could not tell (exit 1: no database)" in run.err
-        assert "should exit 0 (nothing pending), 2 (expand pending)" in run.err
-        assert site.actives() == before and not answers(site.green[0])
+        deploy_refused(site, 3, "schema.pending for 2.0.0 could not tell (exit 1: no database)",
+                       "should exit 0 (nothing pending), 2 (expand pending)")
         status = site.cli("status", "--stage", "test")
         assert status.code == 3 and "schema.pending for 1.0.0 could not tell" in status.out
 
