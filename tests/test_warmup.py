@@ -247,3 +247,30 @@ class TestDecisions:
         assert "warmed 4 of 4" in head
         assert warning == ("WARNING: warm-up prod: 1 failed (first: GET /x via a:1: HTTP 503); "
                            "1 not sent: warmup.budget_s (5 s) ran out; switching anyway")
+
+
+class TestLabelMode:
+    """On a Varnish shared with other sites, warm-up goes through the site's own VCL with the app's
+    Host, and the label's new VCL then serves the warmed pages from its cache."""
+
+    def test_through_the_site_vcl(self, workdir, capsys, monkeypatch):
+        from tests.conftest import make_site, stop_site
+        from tests.test_label import LABEL, use_site_vcl
+
+        site = make_site(workdir, capsys, monkeypatch, instances=2)
+        try:
+            site.write_config(vcl=LABEL, checks='timeout_s = 2\nwait_s = 8\nhost = "shop"\n')
+            site.release("1.0.0")  # the first switch creates the label
+            use_site_vcl(site, Address("127.0.0.1", local.free_port()), {"shop": "shop_test"})
+            configure(site)
+            for argv in (["passive"], ["deploy", "--version", "1.1.0"], ["verify"]):
+                site.ok(*argv, "--stage", "test")
+            run, data = switch(site)
+            assert run.code == 0, run.text
+            assert (data["warmup"]["warmed"], data["warmup"]["failed"]) == (6, 0), run.err
+            for v in site.varnishes:
+                answer = checks.get(v.http, "/page/a", 5, {"Host": "shop"})
+                assert hit(answer) and "color green, release 1.1.0" in answer.body, v.http
+            assert fetched(site, "green", "/page/a") == 2
+        finally:
+            stop_site(site)
