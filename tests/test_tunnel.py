@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 
@@ -28,6 +29,21 @@ import os, subprocess, sys, time
 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
 open(sys.argv[1], "w").write(str(os.getpid()))
 time.sleep(300)
+"""
+
+# Carries Varnish's greeting (its whole first reply), then drops the connection saying why on
+# stderr, as ssh does when the network goes.
+DROPPER = """
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+conn = socket.create_connection((host, int(port)))
+data = b""
+while len(data) < 13 or len(data) < 13 + int(data[4:12]) + 1:
+    data += conn.recv(4096)
+sys.stdout.buffer.write(data)
+sys.stdout.flush()
+sys.stderr.write("client_loop: send disconnect: Broken pipe\\n")
+sys.exit(255)
 """
 
 
@@ -128,6 +144,17 @@ class TestFailures:
         assert time.monotonic() - start < 30
         assert "nothing came through within 5 s, Varnish never greeted (the command was ended)" in run.err
         assert_all_ended([int((site.root / "hanger.pid").read_text())])
+
+    def test_a_tunnel_that_drops_says_what_it_said(self, site):
+        script = site.root / "dropper.py"
+        script.write_text(DROPPER)
+        through(site, [sys.executable, str(script), "{host}:{port}"])
+        run = site.cli("passive", "--stage", "test")
+        assert run.code == 3, run.text
+        # the admin client sees a reset, a broken pipe or a closed connection, whichever comes first
+        assert re.search(rf"Varnish admin at {site.varnish.admin}[:a-z ()A-Z]+ \(the admin_command "
+                         r"(exit 255|still running): client_loop: send disconnect: Broken pipe\)",
+                         run.err), run.err
 
     @pytest.mark.parametrize("value, message", [
         ('"ssh -W {host}:{port} web1"', "stages.test.admin_command: should be a list of non-empty "

@@ -88,6 +88,14 @@ class Piped:
         return (f"{where}: {problem}, Varnish never greeted (the command was ended): does it reach "
                 "varnishd's -T address, or does it wait for a password or a host key prompt?")
 
+    def last_words(self) -> str:
+        """When the connection went: what the command wrote to stderr, and how it ended."""
+        said, code = self._stderr_tail(), self._running.exited()
+        if not said and code is None:
+            return ""
+        ended = "still running" if code is None else f"exit {code}"
+        return f"the admin_command {ended}: {said or 'no output on stderr'}"
+
     def _stderr_tail(self) -> str:
         """The last two lines the command wrote to stderr, as one printable line."""
         try:

@@ -137,7 +137,8 @@ class VarnishAdmin:
         try:
             self._sock.sendall(data)
         except OSError as exc:
-            raise VarnishError(f"Varnish admin at {self.address}: sending failed ({_reason(exc)})") from None
+            raise VarnishError(f"Varnish admin at {self.address}: sending failed ({_reason(exc)})"
+                               + _lost(self._sock)) from None
 
     def recv(self, timeout: float | None = None) -> Reply:
         """One reply, within one deadline for all of it (not per recv: a trickle cannot stall us)."""
@@ -183,9 +184,11 @@ class VarnishAdmin:
             except TimeoutError:
                 raise self._late(deadline) from None
             except OSError as exc:
-                raise VarnishError(f"Varnish admin at {self.address}: {_reason(exc)}") from None
+                raise VarnishError(f"Varnish admin at {self.address}: {_reason(exc)}"
+                                   + _lost(self._sock)) from None
             if not chunk:
-                raise VarnishError(f"Varnish admin at {self.address} closed the connection")
+                raise VarnishError(f"Varnish admin at {self.address} closed the connection"
+                                   + _lost(self._sock))
             self._buf += chunk
         data, self._buf = self._buf[:count], self._buf[count:]
         return data
@@ -331,6 +334,12 @@ def read_secret(path) -> bytes:
                           "at Varnish's -S file") from None
     except OSError as exc:
         raise ConfigError(f"secret_file: cannot read {path} ({exc.strerror})") from None
+
+
+def _lost(sock) -> str:
+    """What the carrier of a connection said when it went (a tunnel's stderr; nothing for TCP)."""
+    said = getattr(sock, "last_words", None)
+    return f" ({said()})" if callable(said) and said() else ""
 
 
 def _reason(exc: OSError) -> str:
