@@ -12,6 +12,7 @@ from bluegreen import checks
 from bluegreen.config import Address
 from bluegreen.errors import VarnishError
 from bluegreen.fleet import Fleet
+from bluegreen.local_watch import Traffic
 from bluegreen.varnish import VarnishAdmin
 from tests.fakes import FakeAdmin
 
@@ -113,7 +114,10 @@ class TestRealVarnish:
             with Fleet((site.varnish.admin,), site.varnish.secret_path.read_bytes()) as fleet:
                 assert fleet.missing(blue) == [str(site.varnish.admin)]
         slow.join(15)
-        run = site.cli("rollback", "--stage", "test")  # loads blue's VCL again once it is gone
+        # An idle worker keeps the last VCL it ran up to 60 s (Varnish 7.1's Pool_Work_Thread), so
+        # blue's stays busy until traffic gives that worker other work; the rollback waits for it.
+        with Traffic(site.varnish.http, rate=20, limit_s=120):
+            run = site.cli("rollback", "--stage", "test")  # loads blue's VCL again once it is gone
         assert run.code == 0, run.text
         assert site.served() == ("blue", "1.0.0")
 
