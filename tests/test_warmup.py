@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
 
 import pytest
 
@@ -181,6 +183,30 @@ class TestBestEffort:
         assert data["warmup"]["seconds"] < 3
         assert "2 not sent: warmup.budget_s (0.5 s) ran out" in run.err
         assert fetched(staged, "green", "/page/a") == 0
+
+
+class TestLastMoment:
+    """The checks that the target still runs the verified release come after the warm-up: a
+    deploy during it is caught, and nothing goes live."""
+
+    def test_a_deploy_by_hand_during_the_warm_up_refuses_the_switch(self, staged):
+        site = staged
+        configure(site, "GET /slow?ms=3000\n")
+
+        def deploy_during_the_warm_up():
+            local.wait_for(lambda: fetched(site, "green", "/slow?ms=3000"), 30, "the warm-up's request")
+            site.deploy_by_hand(site.green[0], "6.6.6-broken", "green")
+
+        by_hand = threading.Thread(target=deploy_during_the_warm_up)
+        by_hand.start()
+        run, data = switch(site)
+        by_hand.join(60)
+        assert run.code == 1, run.text
+        # the server answers the new release, or nothing yet while it restarts: either refuses
+        assert re.search(rf"green {site.green[0]} answers (6\.6\.6-broken|Connection refused), not "
+                         r"1\.1\.0 that passed verify", run.err), run.err
+        assert "nothing live changed" in run.err
+        assert site.served() == ("blue", "1.0.0")
 
 
 class TestBadInput:

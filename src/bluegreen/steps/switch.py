@@ -33,11 +33,13 @@ def run(ctx, args) -> Result:
             warmed = (plan.get("switched") or {}).get("warmup")
         else:
             warm = _warmup_input(ctx, stage, plan, args)  # a bad file: exit 2 before anything moves
-            if not forced:
+            if warm is not None:  # warm healthy servers; the checks below then come after it
+                _wait_for_probes(ctx, config, stage, fleet, name, target)
+            warmed = _warm(ctx, stage, target, warm)
+            if not forced:  # the last moment: nothing may change between these checks and the move
                 _check_release_still_there(config, stage, target, release)
             _check_schema(ctx, config, stage.name, release)
             _wait_for_probes(ctx, config, stage, fleet, name, target)
-            warmed = _warm(ctx, stage, target, warm)
             result = fleet.switch(name, plan["expected"], stage.name)
             window, count = result.window_ms, result.instances
         state = after_switch(plan.get("previous_state"), config.app, stage.name, to=target,
