@@ -133,6 +133,20 @@ class TestServing:
         assert "release 1.0.0" in back.body
         assert len(back.headers["x-varnish"].split()) == 2, "rollback finds blue's cache warm"
 
+    def test_a_color_released_again_never_serves_what_it_cached_for_its_older_release(self, site):
+        site.release("1.0.0")  # blue caches /page for 1.0.0 (max-age 60)
+        assert "release 1.0.0" in checks.get(site.varnish.http, "/page", 5).body
+        site.release("1.1.0")  # green; blue's object stays for a rollback
+        assert "release 1.1.0" in checks.get(site.varnish.http, "/page", 5).body
+        run = site.ok("release", "--stage", "test", "--version", "1.2.0")  # blue again, within the TTL
+        assert "cache test: blue's cached objects banned on 1 instance(s)" in run.err
+        page = checks.get(site.varnish.http, "/page", 5)
+        assert "color blue, release 1.2.0" in page.body
+        assert len(page.headers["x-varnish"].split()) == 1, "a fresh fetch, not 1.0.0's object"
+        site.ok("rollback", "--stage", "test")  # green's cache is still warm for the rollback
+        back = checks.get(site.varnish.http, "/page", 5)
+        assert "release 1.1.0" in back.body and len(back.headers["x-varnish"].split()) == 2
+
     def test_preview_header_routes_trusted_clients_to_the_passive_color(self, site):
         site.release("1.0.0")
         site.ok("passive", "--stage", "test")

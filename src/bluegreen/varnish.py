@@ -237,6 +237,9 @@ class VarnishAdmin:
     def vcl_label(self, label: str, name: str) -> None:
         self.call(f"vcl.label {named(label)} {named(name)}")
 
+    def ban(self, expression: str) -> None:
+        self.call(f"ban {expression}")
+
     def vcl_discard(self, name: str) -> None:
         self.call(f"vcl.discard {named(name)}")
 

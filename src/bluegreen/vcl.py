@@ -15,7 +15,8 @@ from bluegreen.errors import ConfigError
 from bluegreen.names import vcl_name
 
 TEMPLATES = Path(__file__).parent / "templates"
-OBJ_COLOR_HEADER = "X-Bluegreen-Obj-Color"
+OBJ_COLOR_HEADER = "X-Bluegreen-Obj-Color"  # on each cached object: the color that made it
+OBJ_SITE_HEADER = "X-Bluegreen-Obj-Site"  # and its app/stage, so a ban spares other sites
 LOG_KEY = "bluegreen-color"
 
 
@@ -96,7 +97,7 @@ def context(config: Config, stage: Stage, color: str) -> dict:
         "health_path": config.checks.health_path, "version_path": config.checks.version_path,
         "host_header": config.checks.host, "probe": v.probe,
         "backend_attrs": backend_attrs(v.backend),
-        "log_key": LOG_KEY, "obj_color_header": OBJ_COLOR_HEADER,
+        "log_key": LOG_KEY, "obj_color_header": OBJ_COLOR_HEADER, "obj_site_header": OBJ_SITE_HEADER,
     }
 
 
@@ -131,3 +132,9 @@ def render_both(config: Config, stage: Stage) -> dict[str, tuple[str, str]]:
         source = render(config, stage, color)
         out[color] = (vcl_name(config.app, stage.name, color, source), source)
     return out
+
+
+def ban_of_color(app: str, stage: str, color: str) -> str:
+    """The ban (lurker-friendly: obj.* only) of one color's cached objects of one app and stage."""
+    return (f"obj.http.{OBJ_COLOR_HEADER} == {color} && "
+            f"obj.http.{OBJ_SITE_HEADER} == {app}/{stage}")

@@ -27,6 +27,7 @@ def run(ctx, args) -> Result:
         guard_plan_holds(ctx, stage, plan, fleet.lives())
     migrations.expand(ctx, stage, files, plan, release)  # [schema] expand, before the servers change
     outcomes = _deploy_servers(ctx, config, stage, color, release)
+    _forget_cached(ctx, stage, color)
     plan.update(release=release, vcl={c: n for c, (n, _) in rendered.items()}, verified=None,
                 verify_failed=None, deploy=[{"server": str(o.server), "ok": o.ok, "detail": o.detail}
                                             for o in outcomes])
@@ -39,6 +40,16 @@ def run(ctx, args) -> Result:
                           + "; nothing live changed")
     return Result(color, {"stage": stage.name, "color": color, "release": release,
                           "servers": plan["deploy"], "vcl": plan["vcl"]})
+
+
+def _forget_cached(ctx, stage, color: str) -> None:
+    """Invariant 6: what the passive color cached for an older release (when it was last live)
+    must not be served when it goes live again, nor found by a warm-up. Its servers have changed,
+    so its objects of this app and stage go (a lurker-friendly ban; other sites keep theirs)."""
+    with ctx.fleet(stage) as fleet:
+        fleet.ban(vcl.ban_of_color(ctx.config.app, stage.name, color))
+    ctx.say(f"cache {stage.name}: {color}'s cached objects banned on {len(stage.varnish)} "
+            "instance(s) (an older release made them)")
 
 
 def _refuse_live_release(plan, stage: str, release: str) -> None:
