@@ -108,11 +108,12 @@ class TestConfig:
 
     def test_defaults(self):
         cfg = sections.status({"names": {"127.0.0.1:6082": "web1"}}, None)
-        assert cfg.stat_command == ("varnishstat", "-1", "-j", "-n", "{name}")
+        assert cfg.stat_command == ("varnishstat", "-1", "-j", "-n", "{name}", "-f", "VBE.{vcl}.*")
         assert (cfg.names, cfg.timeout_s) == ({"127.0.0.1:6082": "web1"}, 5)
-        assert sections.status({"timeout_s": 2}, None).stat_command == ("varnishstat", "-1", "-j")
+        plain = ("varnishstat", "-1", "-j", "-f", "VBE.{vcl}.*")
+        assert sections.status({"timeout_s": 2}, None).stat_command == plain
         assert sections.status(None, None) is None
-        assert sections.status({}, None).stat_command == ("varnishstat", "-1", "-j")
+        assert sections.status({}, None).stat_command == plain
 
     def test_names_from_watch(self):
         watch = sections.watch({"log_names": {"127.0.0.1:6082": "web1"}})
@@ -209,7 +210,7 @@ class TestStatusFaults:
         pair.release("1.0.0")
         script = pair.root / "hello.py"
         script.write_text("print('hello')\n")
-        with_status(pair, names=False, status=f'stat_command = ["{sys.executable}", "{script}"]\n')
+        with_status(pair, names=False, status=f'stat_command = ["{sys.executable}", "{script}", "{{instance}}"]\n')
         run = pair.cli("status", "--stage", "test")
         assert run.code == 0 and "did not print varnishstat's JSON (hello)" in run.out
 
@@ -218,23 +219,36 @@ class TestStatusFaults:
         script = pair.root / "hang.py"
         script.write_text("import time\ntime.sleep(60)\n")
         with_status(pair, names=False, status=f'timeout_s = 0.5\nstat_command = ["{sys.executable}", '
-                                              f'"{script}"]\n')
+                                              f'"{script}", "{{instance}}"]\n')
         run = pair.cli("status", "--stage", "test")
         assert run.code == 0 and run.out.count("timed out after 0.5 s") == 2
 
     def test_a_command_that_is_missing(self, pair):
         pair.release("1.0.0")
-        with_status(pair, names=False, status='stat_command = ["no-such-varnishstat"]\n')
+        with_status(pair, names=False, status='stat_command = ["no-such-varnishstat", "{instance}"]\n')
         run = pair.cli("status", "--stage", "test")
         assert run.code == 0 and "could not run no-such-varnishstat" in run.out
 
-    def test_an_instance_without_a_name_is_a_config_error(self, pair):
+    def test_an_instance_without_a_name_is_named_on_its_line(self, pair):
         pair.release("1.0.0")
         with_status(pair, names=False, status=(
             f'[status.names]\n"{pair.varnish.admin}" = "{pair.varnish.workdir}"\n'))
         run = pair.cli("status", "--stage", "test")
-        assert run.code == 2
-        assert f"status.names: has no varnishd -n name for {pair.varnishes[1].admin}" in run.err
+        assert run.code == 0, run.text
+        assert "counters: blue " in run.out
+        assert (f"counters: could not read: status.names: has no varnishd -n name for "
+                f"{pair.varnishes[1].admin}") in run.out
+
+    def test_one_command_for_every_instance_is_refused_on_each_line(self, pair):
+        pair.release("1.0.0")
+        with_status(pair, names=False)  # the default without names reads the agent's own Varnish
+        run = pair.cli("status", "--stage", "test")
+        assert run.code == 0 and run.out.count("would read the same Varnish for every instance") == 2
+
+    def test_an_instance_serving_another_vcl_has_no_counters_line(self, pair):
+        with_status(pair)
+        run = pair.cli("status", "--stage", "test")  # before the first release: boot is active
+        assert "serves not ours" in run.out and "counters:" not in run.out
 
 
 class TestLabelMode:

@@ -16,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bluegreen import commands
 from bluegreen.config import COLORS
+from bluegreen.errors import ConfigError
 
 NOT_MADE = ("unhealthy", "busy", "helddown")  # fetches Varnish did not attempt
+PER_INSTANCE = ("{name}", "{host}", "{port}", "{instance}")
 
 
 def per_color(text: str, vcl: str) -> dict[str, dict[str, int]]:
@@ -56,22 +58,40 @@ def _value(raw) -> int:
 
 
 def read(status, stage, lives: dict[str, str | None], cwd) -> dict[str, dict]:
-    """{instance: per_color(...) or {"error": why}} for every instance serving a VCL of ours."""
-    argvs = {str(inst): commands.for_instance(status.stat_command, inst, status.names, "status.names")
-             for inst in stage.varnish if lives.get(str(inst))}
+    """{instance: per_color(...) or {"error": why}} for every instance serving a VCL of ours
+    (lives: {instance: that VCL}); a fault of one instance stays on its line."""
+    many = len(stage.varnish) > 1
+    argvs = {inst: _argv(status, address, lives[inst], many) for address in stage.varnish
+             if lives.get(inst := str(address))}
 
     def one(inst: str) -> dict:
-        done = commands.run(argvs[inst], cwd, status.timeout_s)
+        argv = argvs[inst]
+        if isinstance(argv, str):
+            return {"error": argv}
+        done = commands.run(argv, cwd, status.timeout_s)
         if not done.ok:
-            return {"error": f"{' '.join(argvs[inst])}: {done.describe()}"}
+            return {"error": f"{' '.join(argv)}: {done.describe()}"}
         try:
             return per_color(done.output, lives[inst])
         except ValueError:
-            return {"error": f"{' '.join(argvs[inst])} did not print varnishstat's JSON "
+            return {"error": f"{' '.join(argv)} did not print varnishstat's JSON "
                              f"({done.tail()[:120]}): is it varnishstat -1 -j?"}
 
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(argvs)))) as pool:
         return dict(zip(argvs, pool.map(one, argvs), strict=True))
+
+
+def _argv(status, address, vcl: str, many: bool) -> list[str] | str:
+    """One instance's command, or why there is none: a missing -n name, or a command that would
+    read the same counters for every instance of a stage with more than one."""
+    try:
+        base = commands.for_instance(status.stat_command, address, status.names, "status.names")
+    except ConfigError as exc:
+        return exc.message
+    if many and not any(p in arg for arg in status.stat_command for p in PER_INSTANCE):
+        return ("status.stat_command: would read the same Varnish for every instance of the "
+                "stage: name each instance's varnishd -n in status.names, or run it on {host}")
+    return commands.fill(base, {"vcl": vcl})
 
 
 def describe(found: dict) -> str:
@@ -79,4 +99,4 @@ def describe(found: dict) -> str:
     if "error" in found:
         return f"could not read: {found['error']}"
     return "; ".join(f"{c} {n['requests']} requests, {n['failed']} failed"
-                     for c, n in found.items() if n["backends"])
+                     for c, n in found.items() if n["backends"]) or "no backends of ours in that VCL"

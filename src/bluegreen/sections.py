@@ -20,7 +20,7 @@ WATCH_KEYS = {"seconds", "interval_s", "max_error_rate", "min_requests", "on_inc
               "prometheus", "requests_query", "errors_query", "baseline_s", "log_command",
               "log_names", "timeout_s", "on_source_error"}
 WATCH_SOURCES = ("prometheus", "varnish")
-STAT_PLACEHOLDERS = {"host", "port", "instance", "name"}
+STAT_PLACEHOLDERS = {"host", "port", "instance", "name", "vcl"}
 
 
 class SchemaConfig(Record):
@@ -164,7 +164,7 @@ def status(raw: dict | None, watch: WatchConfig | None) -> StatusConfig | None:
         return None
     read.only(raw, "status", {"stat_command", "names", "timeout_s"})
     names = _instance_names(raw, "names", "status.names") or (watch.log_names if watch else {})
-    default = ["varnishstat", "-1", "-j", "-n", "{name}"] if names else ["varnishstat", "-1", "-j"]
+    default = ["varnishstat", "-1", "-j", *(["-n", "{name}"] if names else []), "-f", "VBE.{vcl}.*"]
     command = read.argv({"stat_command": raw.get("stat_command", default)}, "stat_command",
                         "status.stat_command", STAT_PLACEHOLDERS)
     if any("{name}" in arg for arg in command) and not names:

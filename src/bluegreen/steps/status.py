@@ -42,7 +42,7 @@ def _one(ctx, config, stage) -> dict:
                         f"database?): run its expand (schema.expand) before anything else")
         unreadable |= bool(schema.get("error"))
     if config.status:  # per-color counters of the live VCL, from varnishstat
-        lives = {i: v["vcl"] for i, v in facts["instances"].items()}
+        lives = {i: v["vcl"] for i, v in facts["instances"].items() if v["color"]}
         for inst, found in counters.read(config.status, stage, lives, config.base_dir).items():
             facts["instances"][inst]["counters"] = found
     return {"unreachable": bool(facts["varnish_error"]) or unreadable, "recorded_live": recorded,
