@@ -210,7 +210,8 @@ class TestStatusFaults:
         pair.release("1.0.0")
         script = pair.root / "hello.py"
         script.write_text("print('hello')\n")
-        with_status(pair, names=False, status=f'stat_command = ["{sys.executable}", "{script}", "{{instance}}"]\n')
+        with_status(pair, names=False,
+                    status=f'stat_command = ["{sys.executable}", "{script}", "{{instance}}"]\n')
         run = pair.cli("status", "--stage", "test")
         assert run.code == 0 and "did not print varnishstat's JSON (hello)" in run.out
 
