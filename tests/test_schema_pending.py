@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.test_schema import MIGRATE, answers, configure
 
 
@@ -114,3 +115,15 @@ class TestPendingFaults:
         site.config.write_text(site.config.read_text().replace("timeout_s = 60", "timeout_s = 1", 1))
         run = site.cli("status", "--stage", "test")
         assert run.code == 3 and "timed out after 1 s" in run.out
+
+
+class TestPendingConfig:
+    """schema.pending without an expand to run could only ever refuse: a configuration error."""
+
+    def test_pending_needs_expand(self):
+        from bluegreen import sections
+        from bluegreen.errors import ConfigError
+
+        with pytest.raises(ConfigError) as err:
+            sections.schema({"pending": ["./migrate.sh", "check", "{version}"]}, ROOT)
+        assert err.value.message.startswith("schema.pending: needs schema.expand")

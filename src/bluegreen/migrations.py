@@ -84,14 +84,15 @@ def contract(ctx, release: str) -> float:
     return finished.seconds
 
 
-def pending(ctx, release: str) -> set[str] | None:
+def pending(ctx, release: str, timeout_s: float | None = None) -> set[str] | None:
     """What schema.pending says is pending for `release` ({"expand"}, {"contract"}, both or
     none); None when it is not configured. MigrationError (exit 3) when it cannot tell."""
     schema = ctx.config.schema
     if schema is None or not schema.pending:
         return None
     argv = commands.fill(schema.pending, {"version": release})
-    finished = commands.run(argv, ctx.config.base_dir, schema.timeout_s, ctx.config.deploy.pass_secrets)
+    finished = commands.run(argv, ctx.config.base_dir, timeout_s or schema.timeout_s,
+                            ctx.config.deploy.pass_secrets)
     if finished.problem is None and finished.code in PENDING:
         return set(PENDING[finished.code])
     raise MigrationError(f"schema.pending for {release} could not tell ({finished.describe()}): it "

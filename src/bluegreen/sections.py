@@ -62,6 +62,9 @@ def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
                           "another database, set schema.inspect to a command printing the catalogue")
     if database and database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
         database = "sqlite:///" + str(read.resolve(base_dir, database[len("sqlite:///"):]))
+    if "pending" in raw and "expand" not in raw:
+        raise ConfigError("schema.pending: needs schema.expand, the command that does what it "
+                          "finds pending (switch refuses a release whose expand is pending)")
     return SchemaConfig(
         database=database,
         expand=read.argv(raw, "expand", "schema.expand", SCHEMA_PLACEHOLDERS),

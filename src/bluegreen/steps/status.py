@@ -6,6 +6,8 @@ from bluegreen.errors import BluegreenError
 from bluegreen.plan import drift_advice
 from bluegreen.readiness import observe
 
+PENDING_TIMEOUT_S = 30  # status is an incident tool: schema.pending gets this long at most
+
 
 def run(ctx, args) -> Result:
     config = ctx.config
@@ -60,7 +62,8 @@ def _schema(ctx, state: dict | None) -> dict:
     from bluegreen import migrations
 
     try:
-        return {"release": live["release"], "pending": sorted(migrations.pending(ctx, live["release"]))}
+        found = migrations.pending(ctx, live["release"], min(schema.timeout_s, PENDING_TIMEOUT_S))
+        return {"release": live["release"], "pending": sorted(found)}
     except BluegreenError as exc:
         return {"release": live["release"], "error": exc.message}
 
