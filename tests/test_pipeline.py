@@ -228,6 +228,25 @@ class TestCompare:
         assert ci.served("test") == ("green", "1.1.0")
 
 
+class TestWarmup:
+    """With [warmup], each switch warms the passive color's cache; NO_WARMUP skips it."""
+
+    def test_warmed_then_skipped(self, ci):
+        (ci.scm / "warm.txt").write_text("GET /page/a\nGET /page/b\n")
+        ci.write_config(extra='\n[warmup]\nrequests = "warm.txt"\n')
+        assert ci.release("1.0.0").code == 0  # the first release has nothing to warm through
+        warmed = ci.release("1.1.0")
+        assert warmed.code == 0, warmed.console[-3000:]
+        for stage in ("test", "prod"):
+            assert f"warm-up {stage}: warmed 2 of 2 (2 URL(s) on 1 instance(s)) for green" in warmed.console
+        build = ci.pipeline.start(ACTION="release", VERSION="1.2.0", NO_WARMUP=True)
+        ci.approve(build.number, "ProdGoLive")
+        skipped = build.wait()
+        assert skipped.code == 0, skipped.console[-3000:]
+        assert skipped.console.count("skipped (--no-warmup)") == 2
+        assert ci.served("test") == ("blue", "1.2.0") and ci.served("prod") == ("blue", "1.2.0")
+
+
 class TestWatch:
     """watch runs after record: a release failing in front of users is rolled back by it, and the
     build says why (its JUnit report and the stage report are published although it failed)."""
