@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bluegreen import tunnel
+from bluegreen import local, tunnel
 from bluegreen.local import wait_for
 from bluegreen.varnish import VarnishAdmin
 from tests.sshd import LocalSshd, group_members
@@ -99,6 +99,21 @@ class TestReleaseThroughSsh:
             assert "BLUEGREEN_SECRET_FILE" not in start["env"]
             assert start["argv"][-3] == "-W" and start["argv"][-2] in {str(v.admin) for v in site.varnishes}
         assert_all_ended(s["pid"] for s in started)
+
+    def test_one_instance_that_cannot_be_reached_closes_the_others(self, fleet_site, sshd):
+        site = fleet_site
+        site.release("1.0.0")
+        through(site, recorded(site, sshd.ssh()))  # every instance's tunnel opens at once
+        gone = f"127.0.0.1:{local.free_port()}"  # nothing listens there
+        site.config.write_text(site.config.read_text().replace(str(site.varnishes[2].admin), gone, 1))
+        run = site.cli("passive", "--stage", "test")
+        assert run.code == 3, run.text
+        assert f"Varnish admin at {gone}: admin_command of stage test" in run.err
+        assert "Traceback" not in run.text
+        started = starts(site)
+        assert len(started) == 3, "one tunnel per instance, all started"
+        assert_all_ended(s["pid"] for s in started)
+        assert site.served() == ("blue", "1.0.0")
 
     def test_one_admin_connection_opens_and_closes(self, site, sshd):
         connect = tunnel.connector(tuple(recorded(site, sshd.ssh())), "admin_command of stage test")

@@ -82,7 +82,7 @@ class Context:
         from bluegreen import tunnel
 
         return {"connect": tunnel.connector(stage.admin_command, f"admin_command of stage {stage.name}",
-                                            self.config.base_dir)}
+                                            self.config.base_dir), "open_at_once": True}
 
     def store(self):
         from bluegreen.store import open_store

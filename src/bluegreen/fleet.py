@@ -69,11 +69,12 @@ class HalfSwitched(VarnishError):
 
 class Fleet:
     def __init__(self, addresses: tuple[Address, ...], secrets, timeout: float = 5.0,
-                 connect=socket.create_connection, target=None):
+                 connect=socket.create_connection, target=None, open_at_once: bool = False):
         secrets = secrets if isinstance(secrets, list | tuple) else [secrets] * len(addresses)
         self.addresses = addresses
         self._secret = dict(zip(addresses, secrets, strict=True))
         self._timeout, self._connect = timeout, connect
+        self._open_at_once = open_at_once  # a connection that takes a while (ssh): all in parallel
         self.target = target or ActiveVcl()
         self.admins: list[VarnishAdmin] = []
 
@@ -82,12 +83,44 @@ class Fleet:
 
     def open(self) -> Fleet:
         """Connect and authenticate to every instance, or to none."""
+        if self._open_at_once and len(self.addresses) > 1:
+            return self._open_in_parallel()
         try:
             for address in self.addresses:
                 self.admins.append(self._make(address).open())
         except BluegreenError:
             self.close()
             raise
+        return self
+
+    def _open_in_parallel(self) -> Fleet:
+        """As open(), each connection on its own thread (each ends within its admin timeout)."""
+        import threading
+
+        self.admins = [self._make(address) for address in self.addresses]
+        failed: list[BaseException | None] = [None] * len(self.admins)
+
+        def connect(n: int) -> None:
+            try:
+                self.admins[n].open()
+            except BaseException as exc:  # handed to the caller's thread below
+                failed[n] = exc
+
+        threads = [threading.Thread(target=connect, args=(n,), daemon=True) for n in range(len(failed))]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                thread.join()
+        except BaseException:  # Ctrl-C: what the threads open is closed once they are done
+            for thread in threads:
+                thread.join()
+            self.close()
+            raise
+        first = next((exc for exc in failed if exc is not None), None)
+        if first is not None:
+            self.close()
+            raise first
         return self
 
     def close(self) -> None:
