@@ -6,7 +6,6 @@ Real PostgreSQL (tests/postgres.py), real Varnish, the sample app reading and wr
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
@@ -64,18 +63,12 @@ def released(db_site):
 
 def call(site, method: str, path: str, color: str | None = None) -> tuple[int, dict | str]:
     """(status, JSON or text) of a request through the first Varnish, previewing `color`."""
-    front = site.varnishes[0].http
-    conn = http.client.HTTPConnection(front.host, front.port, timeout=10)
+    answer = checks.request(site.varnishes[0].http, method, path, 10,
+                            {"X-Bluegreen-Color": color} if color else {})
     try:
-        conn.request(method, path, headers={"X-Bluegreen-Color": color} if color else {})
-        resp = conn.getresponse()
-        body = resp.read().decode()
-    finally:
-        conn.close()
-    try:
-        return resp.status, json.loads(body)
+        return answer.status, json.loads(answer.body)
     except ValueError:
-        return resp.status, body
+        return answer.status, answer.body
 
 
 def answers(server) -> bool:

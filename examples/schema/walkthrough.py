@@ -19,13 +19,12 @@ Exits 0 when every step did what the comment above says, 1 otherwise. Stops what
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
 import sys
 
-from bluegreen import catalogue, local
+from bluegreen import catalogue, checks, local
 from bluegreen.cli import main as bluegreen
 
 CONFIG = """\
@@ -70,16 +69,12 @@ class Walk:
         self.check(code == expect, f"'{' '.join(argv)}' exited {code}, expected {expect}")
 
     def http(self, method: str, path: str, color: str | None = None):
-        conn = http.client.HTTPConnection(self.varnish.http.host, self.varnish.http.port, timeout=10)
-        try:
-            conn.request(method, path, headers={"X-Bluegreen-Color": color} if color else {})
-            resp = conn.getresponse()
-            body = resp.read().decode()
-        finally:
-            conn.close()
+        answer = checks.request(self.varnish.http, method, path, 10,
+                                {"X-Bluegreen-Color": color} if color else {})
+        body = answer.body if answer.status is not None else answer.error
         shown = f" (preview {color})" if color else ""
-        print(f"  {method} {path}{shown}: {resp.status} {body.strip()}")
-        return resp.status, (json.loads(body) if body.startswith("{") else body)
+        print(f"  {method} {path}{shown}: {answer.status} {body.strip()}")
+        return answer.status, (json.loads(body) if body.startswith("{") else body)
 
     def columns(self) -> list[str]:
         found = sorted(catalogue.read_url(self.url).get("people", {}))
