@@ -1,12 +1,12 @@
 """Per-color numbers for `status`: each instance's backend counters, read with varnishstat.
 
 Varnish's admin port has no counters, so `status` runs `[status] stat_command` for each instance
-(`varnishstat -1 -j -n NAME` by default, or the same through ssh) and, in the VCL that instance
-serves, sums the counters of each color's backends (named `<color>_<host>_<port>`): `req`, the
-requests Varnish sent to that color's servers, and what failed: connections that could not be
-opened (its health probes' included) and fetches not attempted (a backend sick or at
-max_connections). They count from when that VCL was loaded. Errors the servers answer (5xx) are
-not counters: `watch` and varnishncsa count those.
+(`varnishstat -1 -j -n NAME -f 'VBE.<vcl>.*'` by default, or the same through ssh) and, in the
+VCL that instance serves, sums the counters of each color's backends (named
+`<color>_<host>_<port>`): `req`, the requests Varnish sent to that color's servers, and what
+failed: connections that could not be opened (its health probes' included) and fetches not
+attempted (a backend sick or at max_connections). They count from when that VCL was loaded.
+Errors the servers answer (5xx) are not counters: `watch` and varnishncsa count those.
 """
 
 from __future__ import annotations

@@ -34,18 +34,20 @@ def expand(ctx, stage, files, plan: dict, release: str) -> None:
     done = (plan.get("migration") or {}).get("expand") or {}
     if done.get("release") == release and done.get("lost"):
         raise Refused(_lost_message(release, done["lost"], stage.name))
-    found = pending(ctx, release)  # None: not configured, the record decides
-    if found is None and done.get("release") == release and done.get("ok"):
-        ctx.say(f"schema expand {release}: already ran in this plan at {done.get('at')}; skipped")
-        return
+    ran = done.get("release") == release and done.get("ok")
     recorded = lifecycle.has_migration(plan.get("previous_state"), "expand", release)
-    if (found is None and recorded) or (found is not None and "expand" not in found):
-        why = "already recorded for stage " + stage.name if found is None else \
-            "schema.pending says nothing is pending"
-        ctx.say(f"schema expand {release}: {why}; skipped")
-        _keep(files, plan, {"release": release, "ok": True, "at": now_iso(), "skipped": True})
+    found = pending(ctx, release)
+    if found is None:  # schema.pending is not set: this plan and the record decide
+        if ran:
+            ctx.say(f"schema expand {release}: already ran in this plan at {done.get('at')}; skipped")
+            return
+        if recorded:
+            _skip(ctx, files, plan, release, f"already recorded for stage {stage.name}")
+            return
+    elif "expand" not in found:  # the database decides
+        _skip(ctx, files, plan, release, "schema.pending says nothing is pending")
         return
-    if found is not None and (recorded or done.get("ok")):
+    elif recorded or ran:
         ctx.say(f"schema expand {release}: recorded as done, but schema.pending says it is "
                 "pending (a restored database?): running it again")
     before = read_catalogue(ctx)
@@ -117,6 +119,11 @@ def read_catalogue(ctx) -> dict | None:
     if schema.database:
         return catalogue.read_url(schema.database)
     return None
+
+
+def _skip(ctx, files, plan: dict, release: str, why: str) -> None:
+    ctx.say(f"schema expand {release}: {why}; skipped")
+    _keep(files, plan, {"release": release, "ok": True, "at": now_iso(), "skipped": True})
 
 
 def _keep(files, plan: dict, entry: dict) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bluegreen import preview
 from bluegreen.compare_input import Request, parse_requests
 from bluegreen.config import Address
 from bluegreen.errors import UsageError
@@ -34,7 +35,7 @@ def skip_reason(config, stage, plan: dict, no_warmup: bool) -> str | None:
     """Why this switch does not warm, or None when it should."""
     if no_warmup:
         return "--no-warmup"
-    if not (stage.front or stage.preview):
+    if not preview.addresses(stage):
         return f"stages.{stage.name}.front is not set: no HTTP address to warm through"
     if not config.vcl.cache_split:
         return "vcl.cache_split = false: both colors share one cache, already warm"
@@ -64,9 +65,10 @@ def requests(text: str, settings, preview_header: str) -> list[Request]:
 
 def targets(stage) -> list[Target]:
     """Every instance of the stage; through a preview listener, the Host is the front's."""
-    fronts = stage.front or (None,) * len(stage.preview)
+    sent_to = preview.addresses(stage)
+    fronts = stage.front or (None,) * len(sent_to)
     return [Target(address, _host(front) if stage.preview and front else None)
-            for address, front in zip(stage.preview or stage.front, fronts, strict=True)]
+            for address, front in zip(sent_to, fronts, strict=True)]
 
 
 def headers(request: Request, color_headers: dict, host: str | None) -> dict:
