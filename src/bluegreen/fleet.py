@@ -327,11 +327,10 @@ class Fleet:
         return fixed
 
     # -- after the switch -----------------------------------------------------------------------
-    def ban(self, expression: str) -> list[str]:
+    def ban(self, expression: str) -> None:
         """The same ban on every instance."""
         for admin in self.admins:
             admin.ban(expression)
-        return [f"ban {expression} on {admin.address}" for admin in self.admins]
 
     def settle(self, ours, warm: set[str]) -> list[str]:
         """Let our VCLs other than `warm` (live and rollback target) cool down: state auto.

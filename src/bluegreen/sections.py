@@ -132,12 +132,20 @@ def _watch_log(raw: dict) -> dict:
     """Source 2: the argv that reads one instance's log, and each instance's varnishd -n name."""
     names = _instance_names(raw, "log_names", "watch.log_names")
     default = ["varnishncsa", "-n", "{name}"] if names else ["varnishncsa"]
-    command = read.argv({"log_command": raw.get("log_command", default)}, "log_command",
-                        "watch.log_command", WATCH_LOG_PLACEHOLDERS)
-    if any("{name}" in arg for arg in command) and not names:
-        raise ConfigError("watch.log_command: uses {name} but watch.log_names is not set: name each "
-                          'instance\'s varnishd -n, e.g. [watch.log_names] "127.0.0.1:6082" = "web1"')
+    command = _instance_command(raw, "log_command", "watch", default, WATCH_LOG_PLACEHOLDERS, names,
+                                "watch.log_names")
     return {"log_command": command, "log_names": names}
+
+
+def _instance_command(raw: dict, key: str, section: str, default: list[str], placeholders: set[str],
+                      names: dict[str, str], names_path: str) -> tuple:
+    """An argv run for each Varnish instance (`default` when absent); {name} needs `names`."""
+    path = f"{section}.{key}"
+    command = read.argv({key: raw.get(key, default)}, key, path, placeholders)
+    if any("{name}" in arg for arg in command) and not names:
+        raise ConfigError(f"{path}: uses {{name}} but {names_path} is not set: name each "
+                          f'instance\'s varnishd -n, e.g. [{names_path}] "127.0.0.1:6082" = "web1"')
+    return command
 
 
 def _instance_names(raw: dict, key: str, path: str) -> dict[str, str]:
@@ -168,11 +176,8 @@ def status(raw: dict | None, watch: WatchConfig | None) -> StatusConfig | None:
     read.only(raw, "status", {"stat_command", "names", "timeout_s"})
     names = _instance_names(raw, "names", "status.names") or (watch.log_names if watch else {})
     default = ["varnishstat", "-1", "-j", *(["-n", "{name}"] if names else []), "-f", "VBE.{vcl}.*"]
-    command = read.argv({"stat_command": raw.get("stat_command", default)}, "stat_command",
-                        "status.stat_command", STAT_PLACEHOLDERS)
-    if any("{name}" in arg for arg in command) and not names:
-        raise ConfigError("status.stat_command: uses {name} but status.names is not set: name each "
-                          'instance\'s varnishd -n, e.g. [status.names] "127.0.0.1:6082" = "web1"')
+    command = _instance_command(raw, "stat_command", "status", default, STAT_PLACEHOLDERS, names,
+                                "status.names")
     return StatusConfig(stat_command=command, names=names,
                         timeout_s=read.seconds(raw, "timeout_s", 5, "status.timeout_s", maximum=60))
 
