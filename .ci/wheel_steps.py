@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 import bluegreen
-from bluegreen import checks, local
+from bluegreen.checks import http
+from bluegreen.demo import local
 
 CONFIG = """\
 app = "wheel"
@@ -108,9 +109,9 @@ def check_result(status: dict, files: Path, varnish) -> None:
     for name in ("report.html", "report.css", "summary.txt", "junit-verify.xml"):
         if not (files / name).is_file():
             raise Failed(f"{files / name} was not written")
-    answer = checks.get(varnish.http, "/version", timeout=5)
+    answer = http.get(varnish.http, "/version", timeout=5)
     if not answer.ok or answer.body.strip() != "1.0.0":
-        raise Failed(f"through Varnish /version answered {checks.describe(answer)}")
+        raise Failed(f"through Varnish /version answered {http.describe(answer)}")
     print(f"wheel-steps: LIVE blue 1.0.0 through {varnish.http}; "
           f"summary: {(files / 'summary.txt').read_text().strip()}")
 

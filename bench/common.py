@@ -14,10 +14,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # tests/ helpers (a local Prometheus, traffic)
 
-from bluegreen import local  # noqa: E402
 from bluegreen.cli import main  # noqa: E402
-from bluegreen.fleet import Fleet  # noqa: E402
+from bluegreen.demo import local  # noqa: E402
+from bluegreen.varnish.fleet import Fleet  # noqa: E402
 
 CONFIG = """app = "{app}"
 secret_file = "{secret}"
@@ -85,7 +86,7 @@ class Bench:
         return json.loads((self.out / self.stage / "plan.json").read_text())
 
     def fleet(self, label: str | None = None) -> Fleet:
-        from bluegreen.fleet import ActiveVcl, Label
+        from bluegreen.varnish.fleet import ActiveVcl, Label
 
         return Fleet(tuple(v.admin for v in self.varnishes), self.secret.read_bytes(),
                      target=Label(label) if label else ActiveVcl())

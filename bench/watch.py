@@ -12,8 +12,7 @@ import argparse
 import json
 
 from common import Bench, cli, table
-
-from bluegreen.local_watch import Traffic
+from tests.local_watch import Traffic
 
 
 def watch_config(bench: Bench, interval_s: float, min_requests: int) -> None:
@@ -44,7 +43,7 @@ def one_run(interval_s: float, rate: float) -> dict:
 
 
 def _wait_for_traffic(traffic: Traffic) -> bool:
-    from bluegreen.local import wait_for
+    from bluegreen.demo.local import wait_for
 
     return bool(wait_for(lambda: traffic.count(color="blue") >= 20, 30, "traffic on blue"))
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import checks, local
+from bluegreen.checks import http
 from bluegreen.cli import main
-from bluegreen.config import Address
+from bluegreen.demo import local
+from bluegreen.model import Address
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "src" / "bluegreen" / "sampleapp" / "deploy.py"
@@ -132,7 +133,7 @@ class Site:
 
     def served(self, path: str = "/version", headers: dict | None = None, front: int = 0):
         """(color, body) of a request through Varnish."""
-        answer = checks.get(self.varnishes[front].http, path, 5, headers)
+        answer = http.get(self.varnishes[front].http, path, 5, headers)
         return answer.headers.get("x-bluegreen-color"), answer.body.strip()
 
     def state(self) -> dict:

@@ -44,7 +44,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
-from bluegreen.local import stop_group
+from bluegreen.demo.local import stop_group
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import local
+from bluegreen.demo import local
 
 PG_BIN = Path(os.environ.get("BLUEGREEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import local
+from bluegreen.demo import local
 
 SSHD = Path("/usr/sbin/sshd")  # sshd must be started by its absolute path (it re-executes itself)
 PRIVSEP_DIR = Path("/run/sshd")  # compiled into Debian's sshd; its service unit makes it at boot

@@ -6,8 +6,9 @@ import sys
 import threading
 import time
 
-from bluegreen import commands, local
-from bluegreen.local import wait_for
+from bluegreen import commands
+from bluegreen.demo import local
+from bluegreen.demo.local import wait_for
 
 SPAWNER = """
 import subprocess, sys, time

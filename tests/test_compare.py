@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from bluegreen import checks, local
+from bluegreen.checks import http
+from bluegreen.demo import local
 from tests.test_label import LABEL, label_site, use_site_vcl
 
 __all__ = ["label_site"]  # a fixture, used by name
@@ -197,16 +198,16 @@ class TestSafety:
     def test_the_cache_is_unchanged_for_normal_clients(self, staged):
         configure(staged, expected=PRICE + STOCK)
         front = staged.varnish.http
-        first = checks.get(front, "/api/products/1", 5)
-        again = checks.get(front, "/api/products/1", 5)
+        first = http.get(front, "/api/products/1", 5)
+        again = http.get(front, "/api/products/1", 5)
         assert len(again.headers["x-varnish"].split()) == 2, "a cached page, served from the cache"
         objects = n_objects(staged)
         assert compare(staged)[0].code == 0
-        after = checks.get(front, "/api/products/1", 5)
+        after = http.get(front, "/api/products/1", 5)
         assert after.body == first.body, "the same cached answer (same request_id)"
         assert after.headers["x-varnish"].split()[1] == again.headers["x-varnish"].split()[1]
         assert n_objects(staged) == objects, "compare stored nothing in the cache"
-        fresh = checks.get(front, "/api/products/2", 5)
+        fresh = http.get(front, "/api/products/2", 5)
         assert len(fresh.headers["x-varnish"].split()) == 1, "compare's requests were not cached"
 
     def test_a_normal_client_cannot_bypass_the_cache(self, site):
@@ -214,8 +215,8 @@ class TestSafety:
         site.write_config(vcl='preview_from = ["10.0.0.1"]\n')
         site.release("1.0.0")
         front = site.varnish.http
-        checks.get(front, "/api/products/1", 5)
-        hit = checks.get(front, "/api/products/1", 5, {"X-Bluegreen-Pass": "1"})
+        http.get(front, "/api/products/1", 5)
+        hit = http.get(front, "/api/products/1", 5, {"X-Bluegreen-Pass": "1"})
         assert len(hit.headers["x-varnish"].split()) == 2
 
     def test_with_a_preview_token_which_never_shows(self, site):

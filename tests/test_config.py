@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import config
+from bluegreen.config import load as config
 from bluegreen.errors import ConfigError
 
 MINIMAL = """
@@ -64,27 +64,17 @@ class TestExample:
         assert cfg.deploy.command[:3] == ("python3", "-m", "bluegreen.sampleapp.deploy")
 
 
-class TestCache:
-    """The parsed-TOML cache: keyed by content, validated every time, never stale."""
+class TestReadEveryTime:
+    """The file is parsed and validated by every step; no copy of it is kept anywhere (a copy of
+    a 0600 config holding a database password would be readable by others)."""
 
-    def test_second_load_uses_the_cache_and_a_change_is_seen(self, tmp_path):
+    def test_a_change_is_seen_and_nothing_is_written(self, tmp_path):
         path = tmp_path / "bluegreen.toml"
         path.write_text(MINIMAL)
-        cache = tmp_path / "out"
-        assert config.load(path, cache).app == "shop"
-        cached = list((cache / ".config-cache").glob("*.json"))
-        assert len(cached) == 1
-        cached[0].write_text(cached[0].read_text().replace('"shop"', '"fromcache"'))
-        assert config.load(path, cache).app == "fromcache", "the TOML was not parsed again"
+        assert config.load(path).app == "shop"
         path.write_text(MINIMAL.replace('"shop"', '"changed"'))
-        assert config.load(path, cache).app == "changed"
-
-    def test_invalid_configuration_is_not_cached_and_still_refused(self, tmp_path):
-        path = tmp_path / "bluegreen.toml"
-        path.write_text('app = "1bad"\n')
-        with pytest.raises(ConfigError, match="app: should start with a letter"):
-            config.load(path, tmp_path / "out")
-        assert not (tmp_path / "out" / ".config-cache").exists()
+        assert config.load(path).app == "changed"
+        assert sorted(p.name for p in tmp_path.rglob("*")) == ["bluegreen.toml"]
 
 
 def load_text(tmp_path, text: str):

@@ -10,9 +10,12 @@ import sys
 
 import pytest
 
-from bluegreen import checks, counters, local, sections
-from bluegreen.config import Address
+from bluegreen.checks import http
+from bluegreen.config import optional
+from bluegreen.demo import local
 from bluegreen.errors import ConfigError
+from bluegreen.model import Address
+from bluegreen.varnish import stats
 from tests.conftest import make_site, stop_site
 from tests.test_label import LABEL, shop, use_site_vcl
 
@@ -48,7 +51,7 @@ def _stage(site) -> str:
 
 def get_n(site, path: str, n: int, headers: dict | None = None) -> None:
     for _ in range(n):
-        checks.get(site.varnish.http, path, 5, headers)
+        http.get(site.varnish.http, path, 5, headers)
 
 
 def counts(site) -> dict:
@@ -64,7 +67,7 @@ def grew(before: dict, after: dict) -> dict:
 def stop_blue(site) -> None:
     pidfile = site.run_dir / f"{site.blue[0].host}_{site.blue[0].port}.pid"
     os.kill(int(pidfile.read_text()), signal.SIGTERM)
-    local.wait_for(lambda: not checks.get(site.blue[0], "/health", 1).ok, 10, "blue to stop answering")
+    local.wait_for(lambda: not http.get(site.blue[0], "/health", 1).ok, 10, "blue to stop answering")
 
 
 def status_of(site) -> dict:
@@ -76,48 +79,48 @@ class TestPerColor:
     """The sums per color, for the live VCL only, from either document layout."""
 
     def test_varnish_7_document(self):
-        found = counters.per_color(json.dumps(V7), "shop_test_blue_1")
+        found = stats.per_color(json.dumps(V7), "shop_test_blue_1")
         assert found == {"blue": {"requests": 15, "failed": 5, "backends": 2},
                          "green": {"requests": 1, "failed": 1, "backends": 1}}
 
     def test_varnish_6_flat_document(self):
         flat = {"timestamp": "2026-11-29T12:00:00", **V7["counters"]}
         flat["VBE.shop_test_blue_1.green_127_0_0_1_9201.fail"] = {"value": 4}
-        found = counters.per_color(json.dumps(flat), "shop_test_blue_1")
+        found = stats.per_color(json.dumps(flat), "shop_test_blue_1")
         assert found["green"] == {"requests": 1, "failed": 5, "backends": 1}
 
     @pytest.mark.parametrize("text", ["", "hello", "[1, 2]", '"x"'])
     def test_not_varnishstat_json(self, text):
         with pytest.raises(ValueError):
-            counters.per_color(text, "shop_test_blue_1")
+            stats.per_color(text, "shop_test_blue_1")
 
     def test_odd_values_count_as_nothing(self):
         doc = {"counters": {"VBE.v.blue_h_1.req": {"value": -3}, "VBE.v.blue_h_1.busy": {"value": True},
                             "VBE.v.blue_h_2.req": "x"}}
-        assert counters.per_color(json.dumps(doc), "v")["blue"] == {"requests": 0, "failed": 0,
+        assert stats.per_color(json.dumps(doc), "v")["blue"] == {"requests": 0, "failed": 0,
                                                                       "backends": 1}
 
     def test_describe(self):
-        found = counters.per_color(json.dumps(V7), "shop_test_blue_1")
-        assert counters.describe(found) == "blue 15 requests, 5 failed; green 1 requests, 1 failed"
-        assert counters.describe({"error": "x: exit 1"}) == "could not read: x: exit 1"
+        found = stats.per_color(json.dumps(V7), "shop_test_blue_1")
+        assert stats.describe(found) == "blue 15 requests, 5 failed; green 1 requests, 1 failed"
+        assert stats.describe({"error": "x: exit 1"}) == "could not read: x: exit 1"
 
 
 class TestConfig:
     """[status] names each instance's varnishd -n, or borrows watch.log_names."""
 
     def test_defaults(self):
-        cfg = sections.status({"names": {"127.0.0.1:6082": "web1"}}, None)
+        cfg = optional.status({"names": {"127.0.0.1:6082": "web1"}}, None)
         assert cfg.stat_command == ("varnishstat", "-1", "-j", "-n", "{name}", "-f", "VBE.{vcl}.*")
         assert (cfg.names, cfg.timeout_s) == ({"127.0.0.1:6082": "web1"}, 5)
         plain = ("varnishstat", "-1", "-j", "-f", "VBE.{vcl}.*")
-        assert sections.status({"timeout_s": 2}, None).stat_command == plain
-        assert sections.status(None, None) is None
-        assert sections.status({}, None).stat_command == plain
+        assert optional.status({"timeout_s": 2}, None).stat_command == plain
+        assert optional.status(None, None) is None
+        assert optional.status({}, None).stat_command == plain
 
     def test_names_from_watch(self):
-        watch = sections.watch({"log_names": {"127.0.0.1:6082": "web1"}})
-        assert sections.status({"timeout_s": 3}, watch).names == {"127.0.0.1:6082": "web1"}
+        watch = optional.watch({"log_names": {"127.0.0.1:6082": "web1"}})
+        assert optional.status({"timeout_s": 3}, watch).names == {"127.0.0.1:6082": "web1"}
 
     @pytest.mark.parametrize("raw, message", [
         ({"names": ["web1"]}, "status.names: should be a table"),
@@ -129,11 +132,11 @@ class TestConfig:
     ])
     def test_bad(self, raw, message):
         with pytest.raises(ConfigError) as err:
-            sections.status(raw, None)
+            optional.status(raw, None)
         assert message in err.value.message
 
     def test_argv_per_instance(self):
-        cfg = sections.status({"stat_command": ["ssh", "{host}", "varnishstat", "-n", "{name}", "-j"],
+        cfg = optional.status({"stat_command": ["ssh", "{host}", "varnishstat", "-n", "{name}", "-j"],
                                "names": {"10.0.0.5:6082": "web1"}}, None)
         from bluegreen import commands
 

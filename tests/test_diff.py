@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bluegreen import diff
-from bluegreen.compare_input import Change, Request, parse_expected, parse_ignore, parse_requests
-from bluegreen.diff import Reply
+from bluegreen.compare import diff
+from bluegreen.compare.diff import Reply
+from bluegreen.compare.requests import Change, Request, parse_expected, parse_ignore, parse_requests
 from bluegreen.errors import Refused, UsageError
 
 JSON = {"content-type": "application/json"}

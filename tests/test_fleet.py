@@ -7,9 +7,9 @@ import signal
 
 import pytest
 
-from bluegreen.config import Address
 from bluegreen.errors import Refused, VarnishError
-from bluegreen.fleet import Fleet
+from bluegreen.model import Address
+from bluegreen.varnish.fleet import Fleet
 from tests.fakes import FakeAdmin
 
 

@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from bluegreen.config import Address
 from bluegreen.errors import Refused, VarnishError
-from bluegreen.fleet import Fleet, HalfSwitched
-from bluegreen.varnish import VarnishAdmin, named
+from bluegreen.model import Address
+from bluegreen.varnish.admin import VarnishAdmin, named
+from bluegreen.varnish.fleet import Fleet, HalfSwitched
 from tests.fakes import FakeAdmin
 
 
@@ -265,7 +265,7 @@ class TestSmallerPoints:
     def test_rollback_waits_for_the_probes_of_servers_just_back(self, site):
         site.release("1.0.0")
         site.release("1.1.0")
-        from bluegreen import local
+        from bluegreen.demo import local
 
         blue_vcl = site.state()["colors"]["blue"]["vcl"]
         pid = int((site.run_dir / f"{site.blue[0].host}_{site.blue[0].port}.pid").read_text())

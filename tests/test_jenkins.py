@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import requests
 import responses
 
+from bluegreen.context import Context
 from bluegreen.errors import JenkinsError, UsageError
-from bluegreen.jenkins import JenkinsStore
-from bluegreen.store import LocalStore, StageFiles, open_store
+from bluegreen.records.files import LocalStore, StageFiles
+from bluegreen.records.jenkins import JenkinsStore
 
 URL = "https://ci.example/"
 TOKEN = "s3cr3t-api-token"
@@ -185,6 +187,11 @@ class TestVclSource:
 
     def test_the_local_store_has_no_other_copy(self, files):
         assert LocalStore().vcl_source(files, "shop_test_blue_00000000") is None
+
+
+def open_store(environ: dict):
+    """The store a step in this environment reads the record from."""
+    return Context("bluegreen.toml", Path("bluegreen-out"), environ=environ).store()
 
 
 class TestSettings:

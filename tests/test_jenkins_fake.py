@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from bluegreen.errors import JenkinsError
-from bluegreen.jenkins import JenkinsStore
-from bluegreen.store import StageFiles
+from bluegreen.records.files import StageFiles
+from bluegreen.records.jenkins import JenkinsStore
 from tests.fake_jenkins import FakeJenkins, User
 
 USERS = {"deployer": User("t0ken"), "reader": User("r", job_read=False),

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from bluegreen import junit
-from bluegreen.junit import Check
+from bluegreen.checks import junit
+from bluegreen.checks.junit import Check
 
 XSD = Path(__file__).resolve().parent / "schemas" / "junit-10.xsd"  # source and licence: schemas/README.md
 XSD_SHA256 = "a1a816f58d1bf95ebabf371994df0b9246dee66ea9572fbec4f9296f1b2c0ff6"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen import local
-from bluegreen.config import Address
+from bluegreen.demo import local
+from bluegreen.model import Address
 from tests.conftest import make_site, stop_site
 from tests.load import Wrk
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bluegreen import catalogue, lifecycle
+from bluegreen.records import lifecycle
+from bluegreen.schema import catalogue
 
 
 def state(readiness="hot", migrations=(), at="2026-11-29T10:00:00.000Z"):

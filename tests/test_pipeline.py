@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import local
-from bluegreen.config import Address
-from bluegreen.local_watch import Traffic
+from bluegreen.demo import local
+from bluegreen.model import Address
 from tests.conftest import DEPLOY, ROOT, stop_site
 from tests.fake_jenkins import FakeJenkins, Finished, Pipeline, User
+from tests.local_watch import Traffic
 
 TOKEN = "api-token-never-shown"
 USERS = {"deployer": User(TOKEN), "alice": User("alice-token", groups=("release-managers",)),
@@ -91,9 +91,9 @@ class Ci:
         return build.wait()
 
     def served(self, stage: str) -> tuple[str | None, str]:
-        from bluegreen import checks
+        from bluegreen.checks import http
 
-        answer = checks.get(self.varnishes[stage].http, "/version", 5)
+        answer = http.get(self.varnishes[stage].http, "/version", 5)
         return answer.headers.get("x-bluegreen-color"), answer.body.strip()
 
     def archived_state(self, number: int, stage: str) -> dict:

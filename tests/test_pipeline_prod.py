@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen import local
-from bluegreen.local_watch import Traffic
+from bluegreen.demo import local
+from tests.local_watch import Traffic
 from tests.test_pipeline import open_ci
 
 WATCH = ('\n[watch]\nseconds = 4\ninterval_s = 1\nmax_error_rate = 0.05\nmin_requests = 10\n'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.errors import Drift
-from bluegreen.plan import after_switch, decide, instance_colors, varnish_live
+from bluegreen.records.decide import after_switch, decide, instance_colors, varnish_live
 
 
 class TestDecide:

@@ -24,14 +24,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bluegreen import config as configuration
-from bluegreen import records
 from bluegreen.cli import main
-from bluegreen.config import Address
-from bluegreen.deployer import check_release
+from bluegreen.config import load as configuration
 from bluegreen.errors import BluegreenError
-from bluegreen.store import StageFiles
-from bluegreen.varnish import VarnishAdmin
+from bluegreen.model import Address
+from bluegreen.records import shape as records
+from bluegreen.records.files import StageFiles
+from bluegreen.steps.deploy import check_release
+from bluegreen.varnish.admin import VarnishAdmin
 
 FEW = settings(max_examples=120, deadline=None, derandomize=True, database=None,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from bluegreen import __version__, records
+from bluegreen import __version__
 from bluegreen.errors import DependencyError, Refused, UsageError
+from bluegreen.records import shape as records
 
 
 def state(**kw):

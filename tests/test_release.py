@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bluegreen import checks
+from bluegreen.checks import http
 
 
 class TestRelease:
@@ -102,12 +102,12 @@ class TestServing:
         result = {}
 
         def slow():
-            result["answer"] = checks.get(site.varnish.http, "/slow?ms=1500&id=inflight", 10)
+            result["answer"] = http.get(site.varnish.http, "/slow?ms=1500&id=inflight", 10)
 
         thread = threading.Thread(target=slow)
         thread.start()
         # wait until the slow request has reached the blue server (it is in flight)
-        from bluegreen.local import wait_for
+        from bluegreen.demo.local import wait_for
 
         wait_for(lambda: _busy(site), 5, "the slow request to be in Varnish")
         site.ok("switch", "--stage", "test")
@@ -120,31 +120,31 @@ class TestServing:
 
     def test_page_cached_on_blue_is_not_served_after_switch(self, site):
         site.release("1.0.0")
-        first = checks.get(site.varnish.http, "/page", 5)
-        again = checks.get(site.varnish.http, "/page", 5)
+        first = http.get(site.varnish.http, "/page", 5)
+        again = http.get(site.varnish.http, "/page", 5)
         assert "release 1.0.0" in again.body and int(again.headers.get("age", "0")) >= 0
         assert first.headers["x-varnish"] != again.headers["x-varnish"]
         assert len(again.headers["x-varnish"].split()) == 2, "second request is a cache hit"
         site.release("1.1.0")
-        after = checks.get(site.varnish.http, "/page", 5)
+        after = http.get(site.varnish.http, "/page", 5)
         assert "release 1.1.0" in after.body and after.headers["x-bluegreen-color"] == "green"
         site.ok("rollback", "--stage", "test")
-        back = checks.get(site.varnish.http, "/page", 5)
+        back = http.get(site.varnish.http, "/page", 5)
         assert "release 1.0.0" in back.body
         assert len(back.headers["x-varnish"].split()) == 2, "rollback finds blue's cache warm"
 
     def test_a_color_released_again_never_serves_what_it_cached_for_its_older_release(self, site):
         site.release("1.0.0")  # blue caches /page for 1.0.0 (max-age 60)
-        assert "release 1.0.0" in checks.get(site.varnish.http, "/page", 5).body
+        assert "release 1.0.0" in http.get(site.varnish.http, "/page", 5).body
         site.release("1.1.0")  # green; blue's object stays for a rollback
-        assert "release 1.1.0" in checks.get(site.varnish.http, "/page", 5).body
+        assert "release 1.1.0" in http.get(site.varnish.http, "/page", 5).body
         run = site.ok("release", "--stage", "test", "--version", "1.2.0")  # blue again, within the TTL
         assert "cache test: blue's cached objects banned on 1 instance(s)" in run.err
-        page = checks.get(site.varnish.http, "/page", 5)
+        page = http.get(site.varnish.http, "/page", 5)
         assert "color blue, release 1.2.0" in page.body
         assert len(page.headers["x-varnish"].split()) == 1, "a fresh fetch, not 1.0.0's object"
         site.ok("rollback", "--stage", "test")  # green's cache is still warm for the rollback
-        back = checks.get(site.varnish.http, "/page", 5)
+        back = http.get(site.varnish.http, "/page", 5)
         assert "release 1.1.0" in back.body and len(back.headers["x-varnish"].split()) == 2
 
     def test_preview_header_routes_trusted_clients_to_the_passive_color(self, site):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from bluegreen.config import Address
-from bluegreen.release_probe import parse_release, running_release
+from bluegreen.checks.release import parse_release, running_release
+from bluegreen.model import Address
 
 
 class TestParse:

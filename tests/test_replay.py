@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from bluegreen.checks import Answer
-from bluegreen.compare_input import Request
-from bluegreen.config import Address
+from bluegreen.checks.http import Answer
+from bluegreen.compare.replay import PASS_HEADER, Replay
+from bluegreen.compare.requests import Request
 from bluegreen.errors import Refused, VarnishError
-from bluegreen.replay import PASS_HEADER, Replay
+from bluegreen.model import Address
 
 FRONTS = (Address("127.0.0.1", 1), Address("127.0.0.1", 2))
 

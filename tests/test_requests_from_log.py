@@ -8,9 +8,10 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bluegreen import checks, requests_from_log
-from bluegreen.compare_input import parse_requests
-from bluegreen.local import wait_for
+from bluegreen.checks import http
+from bluegreen.compare import harvest
+from bluegreen.compare.requests import parse_requests
+from bluegreen.demo.local import wait_for
 
 
 def line(request: str, status: int = 200) -> str:
@@ -22,7 +23,7 @@ class TestHarvest:
     """Safe requests, deduplicated, most frequent first, without credentials."""
 
     def test_ranked_by_frequency_safe_only(self):
-        found = requests_from_log.harvest([
+        found = harvest.harvest([
             line("GET http://shop.example.com/a HTTP/1.1"),
             line("GET http://shop.example.com/b?x=1 HTTP/1.1"),
             line("GET http://shop.example.com/b?x=1 HTTP/1.1"),
@@ -34,22 +35,22 @@ class TestHarvest:
         assert (found.unsafe, found.unparsed, found.lines) == (1, 1, 6)
 
     def test_credential_parameters_are_stripped(self):
-        found = requests_from_log.harvest([line(
+        found = harvest.harvest([line(
             "GET http://h/p?q=tea&access_token=abc&apiKey=k&sessionId=s&page=2&"
             "X-Amz-Signature=z&keyword=mug HTTP/1.1")])
         assert found.ranked() == [("GET", "/p?q=tea&page=2&keyword=mug", 1)]
 
     def test_the_output_parses_as_a_requests_file(self):
-        found = requests_from_log.harvest([line("GET http://h/a HTTP/1.1"),
+        found = harvest.harvest([line("GET http://h/a HTTP/1.1"),
                                            line("GET http://h/b HTTP/1.1")])
-        text = requests_from_log.render(found, 1, "x.log")
+        text = harvest.render(found, 1, "x.log")
         assert [str(r) for r in parse_requests(text, "r.txt").send] == ["GET /a"]
 
     @settings(max_examples=200, deadline=None)
     @given(st.text(max_size=200))
     def test_any_line_is_harvested_or_counted(self, text):
-        found = requests_from_log.harvest([text, line(f"GET /{text} HTTP/1.1")])
-        rendered = requests_from_log.render(found, None, "x")
+        found = harvest.harvest([text, line(f"GET /{text} HTTP/1.1")])
+        rendered = harvest.render(found, None, "x")
         if found.counts:
             parse_requests(rendered, "r.txt")  # whatever it kept, compare accepts
 
@@ -61,8 +62,8 @@ class TestCommand:
         site.release("1.0.0")
         front = site.varnish.http
         for path in ("/api/products/1", "/api/products/1", "/about?sessionid=s3cr3t&x=1"):
-            checks.get(front, path, 5, {"Cookie": "sid=c00kie", "Authorization": "Basic Ym9iOnB3"})
-        checks.request(front, "POST", "/api/orders", 5)
+            http.get(front, path, 5, {"Cookie": "sid=c00kie", "Authorization": "Basic Ym9iOnB3"})
+        http.request(front, "POST", "/api/orders", 5)
 
         def logged():
             proc = subprocess.run(["varnishncsa", "-n", str(site.varnish.workdir), "-d"],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import local
+from bluegreen.demo import local
 
 
 def assert_unchanged(site, before, run):
@@ -222,9 +222,9 @@ class TestBadInput:
                             '{% block deliver %}    set resp.http.X-Custom = "mine";\n{% endblock %}\n')
         site.write_config(vcl=f'template = "{template}"\n')
         site.release("1.0.0")
-        from bluegreen import checks
+        from bluegreen.checks import http
 
-        answer = checks.get(site.varnish.http, "/", 5)
+        answer = http.get(site.varnish.http, "/", 5)
         assert answer.headers["x-custom"] == "mine"
         assert answer.headers["x-bluegreen-color"] == "blue"
 

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from bluegreen import checks
+from bluegreen.checks import http
 from tests.postgres import database, postgres_server  # noqa: F401 (fixtures)
 
 MIGRATE = [sys.executable, "-m", "bluegreen.sampleapp.migrate"]
@@ -63,7 +63,7 @@ def released(db_site):
 
 def call(site, method: str, path: str, color: str | None = None) -> tuple[int, dict | str]:
     """(status, JSON or text) of a request through the first Varnish, previewing `color`."""
-    answer = checks.request(site.varnishes[0].http, method, path, 10,
+    answer = http.request(site.varnishes[0].http, method, path, 10,
                             {"X-Bluegreen-Color": color} if color else {})
     try:
         return answer.status, json.loads(answer.body)
@@ -72,7 +72,7 @@ def call(site, method: str, path: str, color: str | None = None) -> tuple[int, d
 
 
 def answers(server) -> bool:
-    return checks.get(server, "/health", 2).status is not None
+    return http.get(server, "/health", 2).status is not None
 
 
 class Load:

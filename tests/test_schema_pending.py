@@ -121,9 +121,9 @@ class TestPendingConfig:
     """schema.pending without an expand to run could only ever refuse: a configuration error."""
 
     def test_pending_needs_expand(self):
-        from bluegreen import sections
+        from bluegreen.config import optional
         from bluegreen.errors import ConfigError
 
         with pytest.raises(ConfigError) as err:
-            sections.schema({"pending": ["./migrate.sh", "check", "{version}"]}, ROOT)
+            optional.schema({"pending": ["./migrate.sh", "check", "{version}"]}, ROOT)
         assert err.value.message.startswith("schema.pending: needs schema.expand")

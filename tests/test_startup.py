@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bluegreen import checks
+from bluegreen.checks import http
 from tests.test_warmup import configure, hit, stage_next
 
 
@@ -38,4 +38,4 @@ class TestImports:
         imported = switch_imports(site)
         assert not imported & {"jinja2", "requests", "jenkins", "urllib3"}, imported
         assert site.served() == ("green", "1.1.0")
-        assert hit(checks.get(site.varnish.http, "/page/a", 5)), "warmed before the switch"
+        assert hit(http.get(site.varnish.http, "/page/a", 5)), "warmed before the switch"

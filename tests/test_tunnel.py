@@ -9,9 +9,10 @@ import time
 
 import pytest
 
-from bluegreen import local, tunnel
-from bluegreen.local import wait_for
-from bluegreen.varnish import VarnishAdmin
+from bluegreen.demo import local
+from bluegreen.demo.local import wait_for
+from bluegreen.varnish import tunnel
+from bluegreen.varnish.admin import VarnishAdmin
 from tests.sshd import LocalSshd, group_members
 
 # Records how it was started (pid = its process group, argv, environment), then becomes the

@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from bluegreen.config import Address
 from bluegreen.errors import VarnishAuthError, VarnishError, VclCompileError
-from bluegreen.varnish import VarnishAdmin, quote
+from bluegreen.model import Address
+from bluegreen.varnish.admin import VarnishAdmin, quote
 from tests.fakes import FakeAdmin
 
 

@@ -8,13 +8,13 @@ import threading
 
 import pytest
 
-from bluegreen import checks
-from bluegreen.config import Address
+from bluegreen.checks import http
 from bluegreen.errors import VarnishError
-from bluegreen.fleet import Fleet
-from bluegreen.local_watch import Traffic
-from bluegreen.varnish import VarnishAdmin
+from bluegreen.model import Address
+from bluegreen.varnish.admin import VarnishAdmin
+from bluegreen.varnish.fleet import Fleet
 from tests.fakes import FakeAdmin
+from tests.local_watch import Traffic
 
 BACKENDS = {"v.blue_127_0_0_1_9001": "healthy", "v.green_127_0_0_1_9002": "sick"}
 
@@ -95,9 +95,9 @@ class TestRealVarnish:
         blue = site.state()["colors"]["blue"]["vcl"]
         answer = {}
         slow = threading.Thread(target=lambda: answer.update(
-            a=checks.get(site.varnish.http, "/slow?ms=4000&id=busy", 10, {"X-Bluegreen-Color": "blue"})))
+            a=http.get(site.varnish.http, "/slow?ms=4000&id=busy", 10, {"X-Bluegreen-Color": "blue"})))
         slow.start()
-        from bluegreen.local import wait_for
+        from bluegreen.demo.local import wait_for
 
         def busy():
             with site.varnish.connect() as admin:

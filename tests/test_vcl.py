@@ -8,9 +8,12 @@ import subprocess
 
 import pytest
 
-from bluegreen import checks, config, local, names, vcl
-from bluegreen.config import Address
+from bluegreen.checks import http
+from bluegreen.config import load as config
+from bluegreen.demo import local
 from bluegreen.errors import ConfigError
+from bluegreen.model import Address
+from bluegreen.varnish import names, vcl
 
 
 def _cfg(tmp_path, extra="", checks_part="", servers=None):
@@ -220,8 +223,8 @@ class TestServing:
     def test_varnishncsa_counts_requests_by_color(self, site):
         site.release("1.0.0")
         for _ in range(3):
-            checks.get(site.varnish.http, "/page", 5)
-        checks.get(site.varnish.http, "/page", 5, {"X-Bluegreen-Color": "green"})
+            http.get(site.varnish.http, "/page", 5)
+        http.get(site.varnish.http, "/page", 5, {"X-Bluegreen-Color": "green"})
         lines = local.wait_for(lambda: _ncsa(site).count("200 blue") >= 3 and _ncsa(site), 10,
                                "varnishncsa to show three blue requests")
         assert "200 green" in lines or "503 green" in lines, lines
@@ -237,11 +240,11 @@ class TestServing:
             listed = admin.call("backend.list").body
         assert re.search(r"\.green_127_0_0_1_\d+ +probe +\S+ +healthy", listed), listed
         for headers in (None, {"X-Bluegreen-Color": "green"}):
-            checks.get(site.varnish.http, "/page", 5, headers)
-            assert _hit(checks.get(site.varnish.http, "/page", 5, headers))
+            http.get(site.varnish.http, "/page", 5, headers)
+            assert _hit(http.get(site.varnish.http, "/page", 5, headers))
         assert _purge(site.varnish.http, "/page") == 200
         for headers in (None, {"X-Bluegreen-Color": "green"}):
-            assert not _hit(checks.get(site.varnish.http, "/page", 5, headers))
+            assert not _hit(http.get(site.varnish.http, "/page", 5, headers))
 
 
 class TestPreviewBehindAProxy:
@@ -306,7 +309,7 @@ class TestMovingToLabelMode:
 
 
 def _color_and_body(address, headers):
-    answer = checks.get(address, "/version", 5, headers)
+    answer = http.get(address, "/version", 5, headers)
     return answer.headers.get("x-bluegreen-color"), answer.body.strip()
 
 
@@ -322,9 +325,9 @@ def _hit(answer) -> bool:
 
 
 def _purge(address, path) -> int:
-    import http.client
+    import http.client as http_client
 
-    conn = http.client.HTTPConnection(address.host, address.port, timeout=5)
+    conn = http_client.HTTPConnection(address.host, address.port, timeout=5)
     try:
         conn.request("PURGE", path)
         return conn.getresponse().status

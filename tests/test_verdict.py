@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bluegreen.verdict import FAIL, INCONCLUSIVE, PASS, Figures, Rules, intervals, judge, line, outcome
+from bluegreen.watch.verdict import FAIL, INCONCLUSIVE, PASS, Figures, Rules, intervals, judge, line, outcome
 
 RULES = Rules(max_error_rate=0.02, min_requests=50)
 

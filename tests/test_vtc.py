@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import commands, config, local, vcl
+from bluegreen import commands
+from bluegreen.config import load as config
+from bluegreen.demo import local
+from bluegreen.varnish import vcl
 
 VTC = Path(__file__).parent / "vtc"
 BLUE, GREEN = "127.0.0.1:9101", "127.0.0.1:9201"

@@ -8,10 +8,13 @@ import threading
 
 import pytest
 
-from bluegreen import checks, local, warmup
-from bluegreen.compare_input import Request
-from bluegreen.config import Address, Stage
-from bluegreen.sections import WarmupConfig
+from bluegreen.checks import http
+from bluegreen.compare import warmup
+from bluegreen.compare.requests import Request
+from bluegreen.config.load import Stage
+from bluegreen.config.optional import WarmupConfig
+from bluegreen.demo import local
+from bluegreen.model import Address
 
 WARM = "# the busiest pages\nGET /page/a\nGET /page/b\nHEAD /page/c\n"
 
@@ -67,9 +70,9 @@ class TestWarm:
         assert [fetched(site, "green", p) for p in ("/page/a", "/page/b", "/page/c")] == [3, 3, 3]
         for v in site.varnishes:
             for path in ("/page/a", "/page/b", "/page/c"):
-                answer = checks.get(v.http, path, 5)
+                answer = http.get(v.http, path, 5)
                 assert hit(answer) and "color green, release 1.1.0" in answer.body, (v.http, path)
-            assert not hit(checks.get(v.http, "/page/unwarmed", 5))
+            assert not hit(http.get(v.http, "/page/unwarmed", 5))
         assert fetched(site, "green", "/page/a") == 3, "the hits never reached the servers"
         plan = json.loads((site.out / "test" / "plan.json").read_text())
         assert plan["switched"]["warmup"]["warmed"] == 9
@@ -83,7 +86,7 @@ class TestWarm:
         assert run.code == 0 and data["warmup"] is None, run.text
         assert "warm-up test: skipped (--no-warmup)" in run.err
         assert fetched(staged, "green", "/page/a") == 0
-        assert not hit(checks.get(staged.varnish.http, "/page/a", 5))
+        assert not hit(http.get(staged.varnish.http, "/page/a", 5))
 
     def test_a_rerun_after_the_switch_does_not_warm_again(self, staged):
         configure(staged)
@@ -99,8 +102,8 @@ class TestWarm:
         staged.config.write_text(staged.config.read_text() + '[compare]\nrequests = "requests.txt"\n')
         run = staged.ok("switch", "--stage", "test")
         assert "warmed 1 of 1 (1 URL(s) on 1 instance(s)) for green" in run.err
-        assert hit(checks.get(staged.varnish.http, "/page/a", 5))
-        assert not hit(checks.get(staged.varnish.http, "/page/b", 5)), "top = 1"
+        assert hit(http.get(staged.varnish.http, "/page/a", 5))
+        assert not hit(http.get(staged.varnish.http, "/page/b", 5)), "top = 1"
         assert "POST" not in "".join(p.read_text() for p in staged.run_dir.glob("*.requests"))
 
     def test_the_first_release_has_nothing_to_warm_through(self, site):
@@ -123,7 +126,7 @@ class TestPreviewTrust:
         configure(site)
         run, data = switch(site)
         assert run.code == 0 and data["warmup"]["warmed"] == 3, run.text
-        answer = checks.get(varnish.http, "/page/a", 5)
+        answer = http.get(varnish.http, "/page/a", 5)
         assert hit(answer) and "color green" in answer.body, "the public listener hits the object"
         assert self.TOKEN not in site.outputs_text() + run.text
 
@@ -158,7 +161,7 @@ class TestBestEffort:
             warning = [line for line in run.err.splitlines() if line.startswith("WARNING: warm-up")]
             assert len(warning) == 1 and "3 failed" in warning[0] and "switching anyway" in warning[0]
             assert [site.served(front=n) for n in (0, 1)] == [("green", "1.1.0")] * 2
-            assert hit(checks.get(site.varnishes[0].http, "/page/a", 5))
+            assert hit(http.get(site.varnishes[0].http, "/page/a", 5))
         finally:
             stop_site(site)
 
@@ -295,7 +298,7 @@ class TestLabelMode:
             assert run.code == 0, run.text
             assert (data["warmup"]["warmed"], data["warmup"]["failed"]) == (6, 0), run.err
             for v in site.varnishes:
-                answer = checks.get(v.http, "/page/a", 5, {"Host": "shop"})
+                answer = http.get(v.http, "/page/a", 5, {"Host": "shop"})
                 assert hit(answer) and "color green, release 1.1.0" in answer.body, v.http
             assert fetched(site, "green", "/page/a") == 2
         finally:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from bluegreen import local
-from bluegreen.local_watch import Traffic
+from bluegreen.demo import local
+from tests.local_watch import Traffic
 from tests.watching import configure, go_live, prometheus, rolled_back_by_watch, stop_green, watch
 
 __all__ = ["prometheus"]  # a fixture, used by name

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from bluegreen import local
-from bluegreen.config import Address
-from bluegreen.local_watch import Traffic
+from bluegreen.demo import local
+from bluegreen.model import Address
+from tests.local_watch import Traffic
 from tests.test_label import LABEL, label_site, labels_of, use_site_vcl
 from tests.watching import configure
 

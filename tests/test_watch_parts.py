@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from bluegreen import junit, sections
-from bluegreen.config import Address
+from bluegreen.checks import junit
+from bluegreen.config import optional
 from bluegreen.errors import ConfigError
-from bluegreen.prometheus import _total, fill
+from bluegreen.model import Address
 from bluegreen.sampleapp import metrics
-from bluegreen.varnishlog import FORMAT, log_argv
-from bluegreen.verdict import Figures, Rules, judge
+from bluegreen.watch.prometheus import _total, fill
+from bluegreen.watch.varnishlog import FORMAT, log_argv
+from bluegreen.watch.verdict import Figures, Rules, judge
 
 XSD = Path(__file__).resolve().parent / "schemas" / "junit-10.xsd"  # see schemas/README.md
 V1, V2 = Address("10.0.0.1", 6082), Address("10.0.0.2", 6082)
@@ -25,7 +26,7 @@ class TestConfig:
     """[watch] keys: each bad value named by its key path."""
 
     def test_defaults(self):
-        cfg = sections.watch({"seconds": 60})
+        cfg = optional.watch({"seconds": 60})
         assert (cfg.source, cfg.log_command, cfg.baseline_s, cfg.timeout_s) == \
             ("varnish", ("varnishncsa",), 300.0, 5.0)
 
@@ -44,24 +45,24 @@ class TestConfig:
     def test_bad(self, raw, message):
         with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("}", r"\}")
                            .replace("(", r"\(")):
-            sections.watch({"seconds": 60, **raw})
+            optional.watch({"seconds": 60, **raw})
 
 
 class TestLogArgv:
     """One argv per instance: -n names from log_names, or a command run on each host."""
 
     def test_name_per_instance(self):
-        cfg = sections.watch({"log_names": {str(V1): "/var/lib/varnish/web1"}})
+        cfg = optional.watch({"log_names": {str(V1): "/var/lib/varnish/web1"}})
         assert log_argv(cfg.log_command, V1, cfg.log_names) == \
             ["varnishncsa", "-n", "/var/lib/varnish/web1", "-F", FORMAT]
 
     def test_missing_name(self):
-        cfg = sections.watch({"log_names": {str(V1): "web1"}})
+        cfg = optional.watch({"log_names": {str(V1): "web1"}})
         with pytest.raises(ConfigError, match="no varnishd -n name for 10.0.0.2:6082"):
             log_argv(cfg.log_command, V2, cfg.log_names)
 
     def test_ssh_with_the_format_placed(self):
-        cfg = sections.watch({"log_command": ["ssh", "{host}", "varnishncsa", "-F", "{format}"]})
+        cfg = optional.watch({"log_command": ["ssh", "{host}", "varnishncsa", "-F", "{format}"]})
         assert log_argv(cfg.log_command, V2, {}) == ["ssh", "10.0.0.2", "varnishncsa", "-F", FORMAT]
         assert not set(FORMAT) & set(" '\"|;&$`\\")  # passes through a remote shell unchanged
 
@@ -147,21 +148,21 @@ class TestReport:
                              "rollback": {"ready": False, "why": "x"}}}
 
     def test_current_watch_shown(self):
-        from bluegreen import report
+        from bluegreen.report import page
 
-        html = report.render_html(self.facts("rollback-2"))
+        html = page.render_html(self.facts("rollback-2"))
         assert "Watch of green 2.0" in html and "30.00%" in html and "rolled back to blue 1.0" in html
-        assert "watch FAIL, rolled back to blue" in report.summary(self.facts("rollback-2"))
+        assert "watch FAIL, rolled back to blue" in page.summary(self.facts("rollback-2"))
 
     def test_still_shown_after_a_retire(self):
-        from bluegreen import report
+        from bluegreen.report import page
 
         facts = self.facts("rollback-2")
         facts["state"]["history"].append({"action": "retire", "from": "green", "to": None})
-        assert "Watch of green 2.0" in report.render_html(facts)
+        assert "Watch of green 2.0" in page.render_html(facts)
 
     def test_earlier_watch_hidden(self):
-        from bluegreen import report
+        from bluegreen.report import page
 
-        assert "Watch of" not in report.render_html(self.facts("switch-7"))
-        assert "watch" not in report.summary(self.facts("switch-7"))
+        assert "Watch of" not in page.render_html(self.facts("switch-7"))
+        assert "watch" not in page.summary(self.facts("switch-7"))

@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from bluegreen import local
-from bluegreen.local_watch import Traffic
+from bluegreen.demo import local
+from tests.local_watch import Traffic
 from tests.watching import configure, go_live, prometheus, rolled_back_by_watch, watch
 
 __all__ = ["prometheus"]  # a fixture, used by name
@@ -181,9 +181,9 @@ class TestFleet:
 
 def queries_answered(prom) -> float:
     """How many /api/v1/query requests Prometheus has answered (from its own metrics)."""
-    from bluegreen import checks
+    from bluegreen.checks import http
 
-    body = checks.get(prom.address, "/metrics", 2).body
+    body = http.get(prom.address, "/metrics", 2).body
     return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
                if line.startswith("prometheus_http_requests_total{") and '"/api/v1/query"' in line)
 

@@ -24,11 +24,11 @@ UNCOPIED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "bluegre
 
 # Planted in a copy of the tree: what running tests and demos leaves behind. None may ship.
 LITTER = ["__pycache__/cli.cpython-311.pyc", "stray.pyc", "sampleapp/app.pyo",
-          "sampleapp/__pycache__/app.cpython-311.pyc", "templates/__pycache__/x.cpython-311.pyc",
+          "sampleapp/__pycache__/app.cpython-311.pyc", "report/templates/__pycache__/x.cpython-311.pyc",
           "sampleapp/bluegreen-out/demo/state.json", "bluegreen-out/test/plan.json"]
 # Planted too: data files the sample app or the templates may gain (migrations, partials). Must ship.
 GAINED = ["sampleapp/migrations/0001_expand.sql", "sampleapp/static/logo.txt",
-          "templates/partials/extra.html.j2"]
+          "report/templates/partials/extra.html.j2", "varnish/templates/partials/extra.vcl.j2"]
 
 
 def litter(name: str) -> bool:
@@ -116,7 +116,7 @@ class TestWheel:
         wanted = [p.relative_to(source).as_posix() for p in (source / "bluegreen").rglob("*")
                   if p.is_file() and not litter(p.relative_to(source).as_posix())]
         assert [n for n in wanted if n not in names] == []
-        assert {"bluegreen/templates/report.html.j2", "bluegreen/sampleapp/deploy.py",
+        assert {"bluegreen/report/templates/report.html.j2", "bluegreen/varnish/templates/site.vcl.j2", "bluegreen/sampleapp/deploy.py",
                 "bluegreen/sampleapp/app.py", "bluegreen/steps/switch.py"} <= names
         assert {f"bluegreen/{n}" for n in GAINED} <= names
 

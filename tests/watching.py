@@ -8,8 +8,8 @@ import signal
 
 import pytest
 
-from bluegreen import local
-from bluegreen.local_watch import LocalPrometheus
+from bluegreen.demo import local
+from tests.local_watch import LocalPrometheus
 
 
 @pytest.fixture

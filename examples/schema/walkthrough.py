@@ -24,8 +24,10 @@ import os
 import shutil
 import sys
 
-from bluegreen import catalogue, checks, local
+from bluegreen.checks import http
 from bluegreen.cli import main as bluegreen
+from bluegreen.demo import local
+from bluegreen.schema import catalogue
 
 CONFIG = """\
 app = "shop"
@@ -69,7 +71,7 @@ class Walk:
         self.check(code == expect, f"'{' '.join(argv)}' exited {code}, expected {expect}")
 
     def http(self, method: str, path: str, color: str | None = None):
-        answer = checks.request(self.varnish.http, method, path, 10,
+        answer = http.request(self.varnish.http, method, path, 10,
                                 {"X-Bluegreen-Color": color} if color else {})
         body = answer.body if answer.status is not None else answer.error
         shown = f" (preview {color})" if color else ""

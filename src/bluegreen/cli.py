@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:  # not the main thread (an embedding caller): signals are not ours
         pass
     try:
-        module = importlib.import_module(f"bluegreen.steps.{args.step.replace('-', '_')}")
+        module = importlib.import_module(_module(args.step))
         result = module.run(ctx, args)
     except BluegreenError as exc:
         return _fail(ctx, exc.message, exc.exit_code)
@@ -106,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     elif result.text is not None:
         print(result.text)
     return result.exit_code
+
+
+def _module(step: str) -> str:
+    """The module that carries out a step; the demo lives outside the core package's steps."""
+    return "bluegreen.demo.run" if step == "demo" else f"bluegreen.steps.{step.replace('-', '_')}"
 
 
 def _interrupt(number, frame):

@@ -1,5 +1,7 @@
 """The one way bluegreen runs an outside command: deploy, smoke, schema migrations, retire.
 
+`run` runs one; `per_server` runs one per server of a color, up to `parallel` at a time.
+
 An argv list (never a shell), in its own session and process group, with a timeout that kills
 the whole group (grandchildren included), as does Ctrl-C or an aborted build. The credentials
 bluegreen holds (the Varnish secret file, the Jenkins token) are kept out of the command's
@@ -14,10 +16,13 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from bluegreen.errors import ConfigError
+from bluegreen.model import Address
 
 SECRET_ENV = ("BLUEGREEN_SECRET_FILE", "JENKINS_USER", "JENKINS_API_TOKEN")
 KILL_GRACE_S = 2.0
@@ -184,3 +189,39 @@ class Running:
         self.proc.wait()
         with _lock:
             _running.discard(self.proc.pid)
+
+
+# -- once per server (deploy, retire) ------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    server: Address
+    ok: bool
+    detail: str
+    seconds: float = 0.0
+
+
+def run_one(argv: list[str], cwd: Path, timeout: float, server: Address,
+            pass_secrets: bool = False) -> Outcome:
+    done = run(argv, cwd, timeout, pass_secrets)
+    return Outcome(server, done.ok, "deployed" if done.ok else done.describe(), done.seconds)
+
+
+def per_server(jobs: list[tuple[Address, list[str]]], cwd: Path, parallel: int, timeout: float,
+            on_done: Callable[[Outcome], None] = lambda o: None,
+            pass_secrets: bool = False) -> list[Outcome]:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(parallel, len(jobs) or 1)))
+    try:
+        futures = [pool.submit(run_one, argv, cwd, timeout, server, pass_secrets)
+                   for server, argv in jobs]
+        outcomes = []
+        for future in futures:
+            outcome = future.result()
+            on_done(outcome)
+            outcomes.append(outcome)
+        return outcomes
+    except BaseException:  # Ctrl-C reaches this thread only: stop the commands of the others
+        kill_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

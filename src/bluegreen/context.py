@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from bluegreen.store import StageFiles
+from bluegreen.records.files import LocalStore, StageFiles
 
 ADMIN_TIMEOUT_S = 5.0  # connect and each admin command; compiling a VCL gets longer
 
@@ -37,9 +37,9 @@ class Context:
     @property
     def config(self):
         if self._config is None:
-            from bluegreen import config
+            from bluegreen.config import load
 
-            self._config = config.load(self.config_path, cache_dir=self.out)
+            self._config = load.load(self.config_path)
         return self._config
 
     def say(self, message: str) -> None:
@@ -61,7 +61,7 @@ class Context:
 
     def secret(self, path=None) -> bytes:
         """The bytes of a Varnish secret file (the configured one by default), read once."""
-        from bluegreen.varnish import read_secret
+        from bluegreen.varnish.admin import read_secret
 
         path = path or self.config.secret_file
         if path not in self._secrets:
@@ -69,7 +69,7 @@ class Context:
         return self._secrets[path]
 
     def fleet(self, stage):
-        from bluegreen.fleet import ActiveVcl, Fleet, Label
+        from bluegreen.varnish.fleet import ActiveVcl, Fleet, Label
 
         target = Label(stage.label) if self.config.label_mode else ActiveVcl()
         return Fleet(stage.varnish, [self.secret(p) for p in stage.secret_files],
@@ -79,15 +79,20 @@ class Context:
         """How to reach the stage's admin ports: through its admin_command, or plain TCP."""
         if not stage.admin_command:
             return {}
-        from bluegreen import tunnel
+        from bluegreen.varnish import tunnel
 
         return {"connect": tunnel.connector(stage.admin_command, f"admin_command of stage {stage.name}",
                                             self.config.base_dir), "open_at_once": True}
 
     def store(self):
-        from bluegreen.store import open_store
+        """Where the recorded state comes from: inside a Jenkins build (BUILD_NUMBER and JOB_NAME
+        set) the Jenkins store, elsewhere the local one. Inside a build without a Jenkins URL the
+        Jenkins store refuses (exit 2) rather than fall back to a workspace Jenkins reuses."""
+        if self.environ.get("JOB_NAME") and self.environ.get("BUILD_NUMBER"):
+            from bluegreen.records.jenkins import JenkinsStore
 
-        return open_store(self.environ, str(self.out), self.say)
+            return JenkinsStore.from_environ(self.environ, str(self.out), self.say)
+        return LocalStore()
 
     def build(self) -> dict | None:
         number = self.environ.get("BUILD_NUMBER")

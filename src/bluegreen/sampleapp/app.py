@@ -21,26 +21,10 @@ import signal
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from bluegreen.sampleapp import metrics
-
-
-class Request(NamedTuple):
-    method: str
-    path: str
-    query: dict
-    headers: dict
-    color: str
-    release: str
-
-
-class Answer(NamedTuple):
-    status: int
-    body: str
-    ctype: str = "text/plain; charset=utf-8"
-    cache: str = "no-store"
+from bluegreen.sampleapp.answer import Answer, Request
 
 
 def health(req: Request) -> Answer:

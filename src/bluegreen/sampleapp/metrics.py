@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import threading
 
+from bluegreen.sampleapp.answer import Answer
+
 UNCOUNTED = ("/metrics", "/health")
 NEVER_FAIL = ("/metrics", "/health", "/version")
 _FAIL = re.compile(r"-fail(\d{1,3})$")
@@ -31,7 +33,6 @@ def failing_percent(release: str) -> int:
 
 def serve(route, req):
     """Answer `req` with `route`, or with an injected 500; count the answer."""
-    from bluegreen.sampleapp.app import Answer
 
     answer = Answer(500, "injected failure\n") if _should_fail(req) else route(req)
     if req.path not in UNCOUNTED:
@@ -42,7 +43,6 @@ def serve(route, req):
 
 
 def metrics(req):
-    from bluegreen.sampleapp.app import Answer
 
     try:
         import prometheus_client

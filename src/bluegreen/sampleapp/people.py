@@ -23,6 +23,8 @@ import re
 import sqlite3
 import threading
 
+from bluegreen.sampleapp.answer import Answer
+
 _local = threading.local()
 
 
@@ -113,7 +115,6 @@ def add_name(db: Database, release: str, name: str) -> None:
 
 
 def people(req):
-    from bluegreen.sampleapp.app import Answer
 
     db = database()
     if db is None:

@@ -22,11 +22,12 @@ import time
 import uuid
 from pathlib import Path
 
+from bluegreen.sampleapp.answer import Answer
+
 PRODUCTS = {1: "teapot", 2: "kettle", 3: "mug"}
 
 
 def routes() -> dict:
-    from bluegreen.sampleapp.app import Answer
 
     def one(number):
         def route(req):
@@ -49,7 +50,6 @@ def product(number: int, release: str) -> dict:
 
 
 def _json(data: dict):
-    from bluegreen.sampleapp.app import Answer
 
     now = time.time_ns()
     stamped = {**data, "request_id": uuid.uuid4().hex,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bluegreen.errors import Refused
-from bluegreen.plan import instance_colors
+from bluegreen.records.decide import instance_colors
 
 
 def guard_plan_holds(ctx, stage, plan: dict, actives: dict) -> None:
@@ -29,7 +29,7 @@ def vcl_source(ctx, stage, files, name: str, store=None) -> str | None:
     if source is None and store is not None and hasattr(store, "vcl_source"):
         source = store.vcl_source(files, name)
     if source is None:
-        from bluegreen import vcl
+        from bluegreen.varnish import vcl
 
         source = next((text for rendered, text in vcl.render_both(ctx.config, stage).values()
                        if rendered == name), None)
@@ -40,7 +40,7 @@ def vcl_source(ctx, stage, files, name: str, store=None) -> str | None:
 
 def cool_the_rest(ctx, stage, fleet, state: dict) -> list[str]:
     """After a switch or a rollback: only the live VCL and the rollback target stay warm."""
-    from bluegreen.names import color_of
+    from bluegreen.varnish.names import color_of
 
     warm = {c.get("vcl") for c in (state.get("colors") or {}).values()
             if c.get("readiness") in ("live", "hot")} - {None}

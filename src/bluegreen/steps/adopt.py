@@ -1,9 +1,9 @@
 """adopt --stage S --reason R: take what Varnish serves as the truth and record it."""
 
 from bluegreen.context import Result
-from bluegreen.plan import initial_state, instance_colors, varnish_live
+from bluegreen.model import now_iso
+from bluegreen.records.decide import initial_state, instance_colors, varnish_live
 from bluegreen.steps import record
-from bluegreen.store import now_iso
 
 
 def run(ctx, args) -> Result:

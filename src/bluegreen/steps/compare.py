@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bluegreen import diff, junit, preview
-from bluegreen.compare_input import parse_expected, parse_ignore, parse_requests, read_text
+from bluegreen.checks import junit, preview
+from bluegreen.checks.junit import Check
+from bluegreen.compare import diff
+from bluegreen.compare.replay import Replay
+from bluegreen.compare.requests import parse_expected, parse_ignore, parse_requests, read_text
 from bluegreen.context import Result, Timer
 from bluegreen.errors import ConfigError, Refused
-from bluegreen.junit import Check
-from bluegreen.replay import Replay
+from bluegreen.model import now_iso
+from bluegreen.records.files import write_text
 from bluegreen.steps._common import guard_plan_holds
-from bluegreen.store import now_iso, write_text
 
 NOT_CONFIGURED = "compare: not configured ([compare] absent), skipped"
 

@@ -1,14 +1,18 @@
 """deploy --stage S --version V: the release onto every passive server; both VCLs on Varnish."""
 
-from bluegreen import checks, deployer, migrations, names, vcl
+import re
+
 from bluegreen.context import Result, Timer
-from bluegreen.errors import DeployError, Refused
+from bluegreen.errors import DeployError, Refused, UsageError
+from bluegreen.schema import migrations
+from bluegreen.steps import _color
 from bluegreen.steps._common import guard_plan_holds
+from bluegreen.varnish import names, vcl
 
 
 def run(ctx, args) -> Result:
     config = ctx.config
-    release = deployer.check_release(args.version)
+    release = check_release(args.version)
     stage = config.stage(args.stage)
     files = ctx.files(stage)
     plan = files.read_plan("deploy")
@@ -26,7 +30,7 @@ def run(ctx, args) -> Result:
                 f"in {timer.seconds:.2f} s")
         guard_plan_holds(ctx, stage, plan, fleet.lives())
     migrations.expand(ctx, stage, files, plan, release)  # [schema] expand, before the servers change
-    outcomes = _deploy_servers(ctx, config, stage, color, release)
+    outcomes = _color.deploy_servers(ctx, config, stage, color, release)
     _forget_cached(ctx, stage, color)
     plan.update(release=release, vcl={c: n for c, (n, _) in rendered.items()}, verified=None,
                 verify_failed=None, deploy=[{"server": str(o.server), "ok": o.ok, "detail": o.detail}
@@ -62,34 +66,6 @@ def _refuse_live_release(plan, stage: str, release: str) -> None:
                       f"'rollback --stage {stage}'; nothing live changed")
 
 
-def _deploy_servers(ctx, config, stage, color, release):
-    servers = stage.color_servers(color)
-    timer = Timer()
-    skipped, jobs = [], []
-    for server in servers:
-        answer = checks.get(server, config.checks.version_path, config.checks.timeout_s,
-                            checks.host_header(config))
-        if checks.release_of(answer) == release:
-            skipped.append(deployer.Outcome(server, True, f"skipped (already on {release})"))
-        else:
-            values = {"host": server.host, "port": str(server.port), "version": release, "color": color}
-            jobs.append((server, deployer.fill(config.deploy.command, values)))
-    total = len(servers)
-    counter = [len(skipped)]
-
-    def progress(outcome):
-        counter[0] += 1
-        state = "done" if outcome.ok else f"FAILED ({outcome.detail})"
-        ctx.say(f"  [{counter[0]}/{total}] {outcome.server} {state} in {outcome.seconds:.1f} s")
-
-    outcomes = deployer.run_all(jobs, config.base_dir, config.deploy.parallel,
-                                config.deploy.timeout_s, progress, config.deploy.pass_secrets)
-    ok = sum(1 for o in outcomes if o.ok) + len(skipped)
-    extra = f", {len(skipped)} skipped (already on {release})" if skipped else ""
-    ctx.say(f"deploy {color} {release}: {ok}/{total} servers done in {timer.seconds:.1f} s{extra}")
-    return skipped + outcomes
-
-
 def _housekeep(ctx, config, stage, plan):
     protect = set(plan["vcl"].values()) | {v for v in plan["expected"].values() if v}
     previous = plan.get("previous_state") or {}
@@ -98,3 +74,13 @@ def _housekeep(ctx, config, stage, plan):
         for line in fleet.housekeep(lambda n: names.discardable_color(config.app, stage.name, n),
                                     config.vcl.keep, protect):
             ctx.say(f"  {line}")
+
+
+RELEASE_RE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f-][^\s\x00-\x1f\x7f-\x9f]{0,127}")
+def check_release(release: str | None) -> str:
+    if not release:
+        raise UsageError("--version is required: name the release to deploy, e.g. --version 1.5.0")
+    if not RELEASE_RE.fullmatch(release):
+        raise UsageError(f"--version {release!r} is not a usable release: it must not start with "
+                         "'-' or hold spaces or control characters (at most 128 characters)")
+    return release

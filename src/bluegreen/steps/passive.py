@@ -1,7 +1,7 @@
 """passive --stage S: which color is live, which is passive; write OUT/S/plan.json."""
 
 from bluegreen.context import Result
-from bluegreen.plan import decide, instance_colors, new_plan, varnish_live
+from bluegreen.records.decide import decide, instance_colors, new_plan, varnish_live
 
 
 def run(ctx, args) -> Result:

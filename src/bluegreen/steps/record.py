@@ -1,4 +1,4 @@
-"""record --stage S: state.json, report.html (+ report.css) and summary.txt.
+"""record --stage S: state.json, page.html (+ page.css) and summary.txt.
 
 What it records must be what Varnish serves: a record that disagrees with Varnish is refused
 (exit 1, the drift shown), never written as LIVE.
@@ -6,7 +6,7 @@ What it records must be what Varnish serves: a record that disagrees with Varnis
 
 from bluegreen.context import Result
 from bluegreen.errors import Drift, Refused
-from bluegreen.plan import drift_advice, initial_state, instance_colors, varnish_live
+from bluegreen.records.decide import drift_advice, initial_state, instance_colors, varnish_live
 
 
 def run(ctx, args) -> Result:
@@ -60,7 +60,7 @@ def _current_state(ctx, config, stage, files) -> tuple[dict | None, str]:
 
 
 def write_outputs(ctx, stage, files, state) -> str:
-    from bluegreen import report
+    from bluegreen.report import page
 
-    facts = report.gather(ctx, stage, files, state)
-    return report.write(files, facts)
+    facts = page.gather(ctx, stage, files, state)
+    return page.write(files, facts)

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import time
 
-from bluegreen import checks, deployer, lifecycle, migrations
+from bluegreen import commands
+from bluegreen.checks import http
 from bluegreen.context import Result
 from bluegreen.errors import ConfigError, Refused, RetireError
+from bluegreen.model import now_iso
+from bluegreen.records import lifecycle
+from bluegreen.schema import migrations
 from bluegreen.steps import record
-from bluegreen.store import now_iso
 
 
 def run(ctx, args) -> Result:
@@ -97,25 +100,25 @@ def _check_routes(ctx, stage, state) -> None:
 
 def _stop(ctx, config, stage, color: str, release: str | None) -> None:
     servers = stage.color_servers(color)
-    jobs = [(s, deployer.fill(config.retire.command, {"host": s.host, "port": str(s.port),
+    jobs = [(s, commands.fill(config.retire.command, {"host": s.host, "port": str(s.port),
                                                       "color": color, "version": release or ""}))
             for s in servers]
     ctx.say(f"retire {stage.name}: stopping {color} {release} on {len(servers)} server(s)")
-    outcomes = deployer.run_all(jobs, config.base_dir, config.deploy.parallel,
+    outcomes = commands.per_server(jobs, config.base_dir, config.deploy.parallel,
                                 config.retire.timeout_s, pass_secrets=config.deploy.pass_secrets)
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise RetireError(f"retire.command failed on {len(failed)} of {len(outcomes)} {color} "
                           "server(s): " + "; ".join(f"{o.server}: {o.detail}" for o in failed)
                           + f"; {color} stays recorded as rollback-ready; fix it and run retire again")
-    timeout, headers = config.checks.timeout_s, checks.host_header(config)
+    timeout, headers = config.checks.timeout_s, http.host_header(config)
 
     def silent():
-        answering = [str(s) for s in servers if checks.get(s, config.checks.health_path, timeout,
+        answering = [str(s) for s in servers if http.get(s, config.checks.health_path, timeout,
                                                            headers).status is not None]
         return not answering, ", ".join(answering)
 
-    quiet, answering, _ = checks.Poll(config.checks.wait_s).until(silent)
+    quiet, answering, _ = http.Poll(config.checks.wait_s).until(silent)
     if not quiet:
         raise RetireError(f"retire.command ran, but {answering} still answer(s) "
                           f"{config.checks.health_path} after {config.checks.wait_s:g} s: it should "

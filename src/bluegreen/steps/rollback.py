@@ -1,10 +1,11 @@
 """rollback --stage S: the previous color goes live again, after checking it still can."""
 
-from bluegreen import checks
+from bluegreen.checks import http, preview
 from bluegreen.context import Result
-from bluegreen.errors import Refused
-from bluegreen.plan import after_switch, drift_advice, instance_colors, varnish_live
-from bluegreen.steps import record
+from bluegreen.errors import CheckFailed, DeployError, Refused
+from bluegreen.records import lifecycle
+from bluegreen.records.decide import after_switch, drift_advice, instance_colors, varnish_live
+from bluegreen.steps import _color, record
 from bluegreen.steps._common import cool_the_rest, vcl_source
 
 
@@ -24,8 +25,7 @@ def roll_back(ctx, stage, reason: str) -> Result:
     last = (state.get("history") or [{}])[-1]
     target_info = (state.get("colors") or {}).get(target or "", {})
     # -- schema/readiness (issue 10): contracted refuses; retired is redeployed and verified first
-    from bluegreen.revive import before_rollback
-    before_rollback(ctx, stage, state)
+    _before_rollback(ctx, stage, state)
     # -- end schema/readiness
     with ctx.fleet(stage) as fleet:
         lives = fleet.lives()
@@ -63,14 +63,14 @@ def _check_ready(ctx, config, stage, files, store, fleet, target, info, served, 
         raise Refused(f"Varnish serves {served or 'no color'} but the record says {live} is live: "
                       f"{drift_advice(stage.name, served, live)}")
     release = info.get("release")
-    headers = checks.host_header(config)
+    headers = http.host_header(config)
     for server in stage.color_servers(target):
-        answer = checks.get(server, config.checks.version_path, config.checks.timeout_s, headers)
-        seen = checks.release_of(answer)
-        health = checks.get(server, config.checks.health_path, config.checks.timeout_s, headers)
+        answer = http.get(server, config.checks.version_path, config.checks.timeout_s, headers)
+        seen = http.release_of(answer)
+        health = http.get(server, config.checks.health_path, config.checks.timeout_s, headers)
         if seen != release or not health.ok:
             raise Refused(f"cannot roll back {stage.name} to {target}: {server} runs "
-                          f"{seen or checks.describe(answer)} (health {checks.describe(health)}), "
+                          f"{seen or http.describe(answer)} (health {http.describe(health)}), "
                           f"expected {release} and healthy; release again instead; nothing live changed")
     source = None
     if fleet.missing(info["vcl"]):
@@ -91,3 +91,51 @@ def _answer(ctx, stage, files, state, already):
     live = state["live"]
     return Result(live, {"stage": stage.name, "live": live, "already": already,
                          "release": (state.get("colors") or {}).get(live, {}).get("release")})
+
+
+# -- readiness: what rollback does first (hot: nothing; retired: redeploy; contracted: refuse) --
+
+def _before_rollback(ctx, stage, state: dict | None) -> None:
+    action = lifecycle.rollback_action(state)
+    if action["action"] == lifecycle.REFUSE:
+        raise Refused(f"{action['why']}; nothing live changed")
+    if action["action"] != lifecycle.REDEPLOY:
+        return
+    color, release = action["color"], action["release"]
+    with ctx.fleet(stage) as fleet:
+        colors = instance_colors(ctx.config.app, stage.name, fleet.lives())
+    serving = [inst for inst, c in colors.items() if c == color]
+    if serving and len(serving) == len(colors):
+        return  # a rollback killed after its switch: roll_back records it
+    if serving:
+        raise Refused(f"{color} is live on {', '.join(serving)} but not on every instance: run "
+                      f"'status --stage {stage.name}'; nothing was deployed")
+    ctx.say(f"rollback {stage.name}: this takes longer: {action['why']}")
+    _redeploy(ctx, stage, color, release, state)
+
+
+def _redeploy(ctx, stage, color: str, release: str, state: dict) -> None:
+    """The release back onto a retired color, checked as verify checks it: its servers, then
+    through every Varnish with the preview header, then the smoke command (invariant 1 holds: the
+    caller saw that no instance serves `color`). roll_back then loads the color's VCL if it is
+    gone, waits for Varnish's probes and switches, as for a hot color."""
+    config = ctx.config
+    outcomes = _color.deploy_servers(ctx, config, stage, color, release)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise DeployError(f"rollback {stage.name}: redeploying {release} onto {color} failed on "
+                          + "; ".join(f"{o.server}: {o.detail}" for o in failed)
+                          + "; nothing live changed")
+    deadline = http.Deadline(config.checks.wait_s)
+    results = _color.check_servers(ctx, config, stage, color, release, deadline)
+    if not any(not c.ok for c in results):  # then as verify does: through Varnish, smoke
+        token = preview.read_token(config)
+        results += [_color.check_through_varnish(config, front, color, release, token, deadline)
+                    for front in preview.addresses(stage)]
+        if config.checks.smoke:
+            results.append(_color.check_smoke(config, stage, color, release))
+    bad = [c for c in results if not c.ok]
+    if bad:
+        raise CheckFailed(f"rollback {stage.name}: {color} {release} was redeployed but does not "
+                          f"pass: {bad[0].name}: {bad[0].detail}; nothing live changed")
+    ctx.say(f"rollback {stage.name}: {color} {release} is back and healthy; switching")

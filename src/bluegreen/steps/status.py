@@ -1,10 +1,11 @@
 """status [--stage S]: per instance what is live, the record, releases, drift, rollback readiness."""
 
-from bluegreen import __version__, counters
+from bluegreen import __version__
 from bluegreen.context import Result
 from bluegreen.errors import BluegreenError
-from bluegreen.plan import drift_advice
-from bluegreen.readiness import observe
+from bluegreen.observe import observe
+from bluegreen.records.decide import drift_advice
+from bluegreen.varnish import stats
 
 PENDING_TIMEOUT_S = 30  # status is an incident tool: schema.pending gets this long at most
 
@@ -45,7 +46,7 @@ def _one(ctx, config, stage) -> dict:
         unreadable |= bool(schema.get("error"))
     if config.status:  # per-color counters of the live VCL, from varnishstat
         lives = {i: v["vcl"] for i, v in facts["instances"].items() if v["color"]}
-        for inst, found in counters.read(config.status, stage, lives, config.base_dir).items():
+        for inst, found in stats.read(config.status, stage, lives, config.base_dir).items():
             facts["instances"][inst]["counters"] = found
     return {"unreachable": bool(facts["varnish_error"]) or unreadable, "recorded_live": recorded,
             "instances": facts["instances"], "colors": facts["colors"],
@@ -59,7 +60,7 @@ def _schema(ctx, state: dict | None) -> dict:
     schema = ctx.config.schema
     if not live.get("release") or schema is None or not schema.pending:
         return {}
-    from bluegreen import migrations
+    from bluegreen.schema import migrations
 
     try:
         found = migrations.pending(ctx, live["release"], min(schema.timeout_s, PENDING_TIMEOUT_S))
@@ -115,7 +116,7 @@ def _lines(name: str, info: dict) -> list[str]:
         out.append(f"  varnish {inst:<22} serves {v['color'] or 'not ours':<9} "
                    f"{v['vcl'] or ('label missing' if v.get('label') else '-')}{via}")
         if "counters" in v:
-            out.append(f"    counters: {counters.describe(v['counters'])}")
+            out.append(f"    counters: {stats.describe(v['counters'])}")
     for color, servers in info["colors"].items():
         for s in servers:
             health = "healthy" if s["healthy"] else s["detail"]

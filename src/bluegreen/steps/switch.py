@@ -3,11 +3,11 @@
 With [warmup], the target color's cache is warmed through every instance first (best effort).
 """
 
+from bluegreen.compare.diff import check_switch  # compare's gate (issue 11)
 from bluegreen.context import Result
-from bluegreen.diff import check_switch  # compare's gate (issue 11)
 from bluegreen.errors import Refused
-from bluegreen.lifecycle import with_expand_of
-from bluegreen.plan import after_switch
+from bluegreen.records.decide import after_switch
+from bluegreen.records.lifecycle import with_expand_of
 from bluegreen.steps._common import cool_the_rest
 
 
@@ -64,8 +64,9 @@ def _warmup_input(ctx, stage, plan: dict, args):
     moves; None when [warmup] is absent or this switch skips it (saying why)."""
     if ctx.config.warmup is None:
         return None
-    from bluegreen import preview, warmup
-    from bluegreen.compare_input import read_text
+    from bluegreen.checks import preview
+    from bluegreen.compare import warmup
+    from bluegreen.compare.requests import read_text
 
     why = warmup.skip_reason(ctx.config, stage, plan, bool(getattr(args, "no_warmup", False)))
     if why:
@@ -81,8 +82,9 @@ def _warm(ctx, stage, color: str, warm) -> dict | None:
     """Best effort: failures are said and counted, never raised; the switch goes on."""
     if warm is None:
         return None
-    from bluegreen import preview, warmup
-    from bluegreen.replay import Warm
+    from bluegreen.checks import preview
+    from bluegreen.compare import warmup
+    from bluegreen.compare.replay import Warm
 
     (requests, token), config = warm, ctx.config
     targets = warmup.targets(stage)
@@ -100,7 +102,7 @@ def _check_schema(ctx, config, stage: str, release: str) -> None:
     """With schema.pending, the shared database must hold the target release's expand."""
     if config.schema is None or not config.schema.pending:
         return
-    from bluegreen import migrations
+    from bluegreen.schema import migrations
 
     migrations.require_expanded(ctx, release, f"run 'deploy --stage {stage}' again (it runs "
                                 "schema.expand), then 'verify' and 'switch'; nothing live changed")
@@ -119,7 +121,7 @@ def _check_release_still_there(config, stage, color: str, release: str, already:
     """Invariant 2 at the last moment: every target server still answers the verified release
     (another deploy since verify, by another run or by hand, is refused). When the target is
     already live, this is what keeps a run that lost a race from recording another's release."""
-    from bluegreen.release_probe import running_release
+    from bluegreen.checks.release import running_release
 
     for server in stage.color_servers(color):
         seen, detail = running_release(server, config.checks.version_path, config.checks.timeout_s,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 
-from bluegreen import lifecycle, verdict
 from bluegreen.context import Result
 from bluegreen.errors import BluegreenError, Drift, MetricsError, Refused
-from bluegreen.plan import instance_colors, varnish_live
-from bluegreen.store import now_iso, write_text
+from bluegreen.model import now_iso
+from bluegreen.records import lifecycle
+from bluegreen.records.decide import instance_colors, varnish_live
+from bluegreen.records.files import write_text
+from bluegreen.watch import verdict
 
 
 def run(ctx, args) -> Result:
@@ -125,7 +127,7 @@ def _roll_back(ctx, stage, files, state, record, previous, readiness) -> Bluegre
 
 def _save(ctx, stage, files, state, record, rules) -> dict:
     """Add the verdict to what is recorded now (a rollback's record stays as it wrote it)."""
-    from bluegreen import junit
+    from bluegreen.checks import junit
     from bluegreen.steps.record import write_outputs
 
     current = files.read_local_state(ctx.config.app) if (record.get("rollback") or {}).get("done") \
@@ -166,10 +168,10 @@ def _guard_served(ctx, stage, state) -> None:
 
 def _source(settings, stage, app: str):
     if settings.source == "prometheus":
-        from bluegreen.prometheus import PrometheusSource
+        from bluegreen.watch.prometheus import PrometheusSource
 
         return PrometheusSource(settings, stage.name)
-    from bluegreen.varnishlog import VarnishLogSource
+    from bluegreen.watch.varnishlog import VarnishLogSource
 
     return VarnishLogSource(settings, stage, app)
 

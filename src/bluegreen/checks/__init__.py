@@ -1,0 +1,1 @@
+"""Looking at a color from outside: the one HTTP client, the release probe, previews, JUnit."""

@@ -1,0 +1,1 @@
+"""Configuration: bluegreen.toml read and validated up front, every error naming its key path."""

@@ -1,0 +1,57 @@
+"""The value types everything else is built on: addresses, colors, recorded times, shown values.
+
+Pure and small: every layer may import it, it imports nothing of bluegreen.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from dataclasses import dataclass
+
+COLORS = ("blue", "green")
+
+
+def other(color: str) -> str:
+    """The other half of a stage."""
+    return "green" if color == "blue" else "blue"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """host:port of a Varnish admin port, a Varnish front or an app server."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self}"
+
+
+def now_iso() -> str:
+    """UTC now as 2026-11-29T10:00:00.123Z, the form of every time bluegreen records."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+def parse_at(at: str | None) -> float | None:
+    """Seconds since the epoch of a recorded time like 2026-11-29T10:00:00.123Z; None if unreadable."""
+    if not isinstance(at, str) or len(at) < 19 or not at.isascii():
+        return None
+    try:
+        seconds = calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    fraction = at[19:].rstrip("Z")
+    return seconds + (float(fraction) if fraction.startswith(".") and fraction[1:].isdigit() else 0.0)
+
+
+def show(value, limit: int = 60) -> str:
+    """A value as it may appear in a one-line message: control characters escaped, shortened."""
+    text = str(value)
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

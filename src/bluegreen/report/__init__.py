@@ -1,0 +1,1 @@
+"""The stage report, the summary line and their templates."""

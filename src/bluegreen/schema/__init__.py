@@ -1,0 +1,1 @@
+"""The shared database: expand and contract migrations, the catalogue check."""

@@ -1,0 +1,1 @@
+"""After the switch: the metrics sources (Prometheus, Varnish's log) and the verdict."""
