@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bluegreen.compare import diff
 from bluegreen.compare.diff import Reply
 from bluegreen.compare.requests import Change, Request, parse_expected, parse_ignore, parse_requests
-from bluegreen.errors import Refused, UsageError
+from bluegreen.errors import UsageError
 
 JSON = {"content-type": "application/json"}
 
@@ -266,38 +266,3 @@ class TestIgnore:
     def test_split(self):
         assert parse_ignore(["request_id", "header:Date", "a.*.b"]) == (("request_id", "a.*.b"),
                                                                         frozenset({"date"}))
-
-
-class TestSwitchGate:
-    """switch refuses after a failed compare of this very release, unless forced."""
-
-    plan = {"passive": "green", "release": "1.1.0",
-            "compare_failed": {"color": "green", "release": "1.1.0", "missing": [],
-                               "failures": [{"request": "GET /a", "field": "stock"}]}}
-
-    def test_refuses(self):
-        with pytest.raises(Refused) as err:
-            diff.check_switch(self.plan, "test", forced=False)
-        assert "compare failed for green 1.1.0 (first: GET /a stock)" in err.value.message
-
-    def test_force_overrides(self):
-        diff.check_switch(self.plan, "test", forced=True)
-
-    def test_another_release_or_a_passed_compare_is_not_held_against(self):
-        diff.check_switch({**self.plan, "release": "1.2.0"}, "test", forced=False)
-        diff.check_switch({**self.plan, "compare_failed": None}, "test", forced=False)
-
-    @settings(max_examples=100, deadline=None)
-    @given(st.dictionaries(st.sampled_from(["failures", "missing", "color", "release"]),
-                           st.none() | st.text(max_size=5) | st.lists(st.text(max_size=5))))
-    def test_any_recorded_failure_refuses_plainly(self, failed):
-        plan = {"passive": "green", "release": "1.1.0",
-                "compare_failed": {**failed, "color": "green", "release": "1.1.0"}}
-        with pytest.raises(Refused, match="compare failed for green 1.1.0"):
-            diff.check_switch(plan, "test", forced=False)
-
-    def test_names_a_missing_change(self):
-        plan = {**self.plan, "compare_failed": {"color": "green", "release": "1.1.0",
-                                                "failures": [], "missing": ["/a price"]}}
-        with pytest.raises(Refused, match="expected changes not seen: /a price"):
-            diff.check_switch(plan, "test", forced=False)

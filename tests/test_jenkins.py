@@ -11,9 +11,10 @@ import requests
 import responses
 
 from bluegreen.context import Context
-from bluegreen.errors import JenkinsError, UsageError
+from bluegreen.errors import BadRecord, JenkinsError, UsageError
 from bluegreen.records.files import LocalStore, StageFiles
 from bluegreen.records.jenkins import JenkinsStore
+from bluegreen.records.state import State
 
 URL = "https://ci.example/"
 TOKEN = "s3cr3t-api-token"
@@ -77,7 +78,7 @@ class TestWalkBack:
         jenkins.artifact(42, ARTIFACT, json.dumps(state(live="blue", previous="green", build=42)))
         s = store()
         loaded = s.load(files, "shop")
-        assert loaded["live"] == "blue"
+        assert loaded.live == "blue"
         assert "build #42 of shop" in s.description
 
     def test_builds_without_artifacts_are_skipped(self, mock, files):
@@ -87,7 +88,7 @@ class TestWalkBack:
         jenkins.build(41, ["other/file.txt"])
         jenkins.build(40, [ARTIFACT])
         jenkins.artifact(40, ARTIFACT, json.dumps(state(build=40)))
-        assert store(build=43).load(files, "shop")["live"] == "green"
+        assert store(build=43).load(files, "shop").live == "green"
         called = [c.request.url for c in mock.calls]
         assert not any("/44/" in u or "/43/" in u for u in called), "only earlier builds"
 
@@ -98,7 +99,7 @@ class TestWalkBack:
         jenkins.build(42, [ARTIFACT, "bluegreen-out/prod/plan.json"], building=True, result=None)
         jenkins.artifact(42, ARTIFACT, json.dumps(state(live="blue", previous="green", build=42)))
         s = store(build=43)
-        assert s.load(files, "shop")["live"] == "blue"
+        assert s.load(files, "shop").live == "blue"
         assert "build #42" in s.description and s.loaded_from == 42
 
     def test_nothing_within_the_walk_warns_that_the_rollback_target_is_lost(self, mock, files):
@@ -135,18 +136,18 @@ class TestWalkBack:
                         "of test here): taking what Varnish serves"]
 
     def test_state_written_by_this_build_is_used_without_asking_jenkins(self, mock, files):
-        files.write_state(state(live="blue", build=43))
+        files.write_state(State.read(state(live="blue", previous="green", build=43), "shop", "test", "t"))
         loaded = store(build=43).load(files, "shop")
-        assert loaded["live"] == "blue"
+        assert loaded.live == "blue"
         assert len(mock.calls) == 0
 
     def test_stale_local_state_from_an_older_build_is_not_trusted(self, mock, files):
-        files.write_state(state(live="blue", build=12))
+        files.write_state(State.read(state(live="blue", previous="green", build=12), "shop", "test", "t"))
         jenkins = FakeJenkins(mock)
         jenkins.builds(42)
         jenkins.build(42, [ARTIFACT])
         jenkins.artifact(42, ARTIFACT, json.dumps(state(live="green", build=42)))
-        assert store(build=43).load(files, "shop")["live"] == "green"
+        assert store(build=43).load(files, "shop").live == "green"
 
 
 class TestVclSource:
@@ -236,7 +237,7 @@ class TestJobNames:
         jenkins.builds(7)
         jenkins.build(7, [ARTIFACT])
         jenkins.artifact(7, ARTIFACT, json.dumps(state(build=7)))
-        assert store(job="team/app/feature%2Fx", build=8).load(files, "shop")["live"] == "green"
+        assert store(job="team/app/feature%2Fx", build=8).load(files, "shop").live == "green"
 
 
 class TestFailures:
@@ -281,9 +282,9 @@ class TestFailures:
         jenkins.builds(42)
         jenkins.build(42, [ARTIFACT])
         jenkins.artifact(42, ARTIFACT, json.dumps({**state(), "schema": 9}))
-        with pytest.raises(Exception, match=r"build #42 of shop is not bluegreen state \(schema 9") as err:
+        with pytest.raises(BadRecord, match=r"build #42 of shop is not valid bluegreen state: 'schema' is 9"):
             store().load(files, "shop")
-        assert err.value.exit_code == 3
+        assert BadRecord.exit_code == 2
 
 
 class TestThroughTheCli:

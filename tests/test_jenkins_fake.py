@@ -50,7 +50,7 @@ class TestBuilds:
             third = jenkins.new_build({})
             s = store(jenkins, third)
             assert s.server.get_build_info("shop", second)["building"] is True
-            assert s.load(files, "shop")["live"] == "green"
+            assert s.load(files, "shop").live == "green"
             assert s.description == "the state archived by build #2 of shop"
 
     def test_artifacts_are_json_and_a_crumb_is_issued(self, tmp_path, files):
@@ -69,7 +69,7 @@ class TestBuilds:
         with jenkins_for(tmp_path, "team/shop/feature%2Fx") as jenkins:
             number = jenkins.new_build({})
             jenkins.archive(number, {"bluegreen-out/test/state.json": state("blue", number)})
-            assert store(jenkins, number + 1).load(files, "shop")["live"] == "blue"
+            assert store(jenkins, number + 1).load(files, "shop").live == "blue"
             assert ("GET", "/job/team/job/shop/job/feature%252Fx/api/json", "deployer") in jenkins.requests
 
     def test_vcl_source_from_the_archive(self, tmp_path, files):

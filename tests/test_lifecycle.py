@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from bluegreen.model import parse_at
 from bluegreen.records import lifecycle
+from bluegreen.records.plan import Expand, Plan
+from bluegreen.records.state import State
 from bluegreen.schema import catalogue
 
 
-def state(readiness="hot", migrations=(), at="2026-11-29T10:00:00.000Z"):
-    return {"live": "green", "previous": "blue",
+def raw(readiness="hot", migrations=(), at="2026-11-29T10:00:00.000Z") -> dict:
+    return {"schema": 1, "live": "green", "previous": "blue",
             "colors": {"blue": {"release": "1.0.0", "vcl": "shop_t_blue_1", "readiness": readiness},
                        "green": {"release": "2.0.0", "vcl": "shop_t_green_1", "readiness": "live"}},
             "migrations": list(migrations), "switch": {"at": at}, "history": []}
+
+
+def typed(data: dict) -> State:
+    return State.read(data, "shop", "t", "the test's record")
+
+
+def state(*args, **kw) -> State:
+    return typed(raw(*args, **kw))
 
 
 class TestRollbackAction:
@@ -18,27 +29,27 @@ class TestRollbackAction:
 
     def test_hot_is_one_vcl_use(self):
         action = lifecycle.rollback_action(state("hot"))
-        assert action["action"] == "switch" and action["color"] == "blue"
+        assert action.action == "switch" and action.color == "blue"
 
     def test_a_record_without_readiness_counts_the_previous_color_hot(self):
-        old = state()
+        old = raw()
         del old["colors"]["blue"]["readiness"]
-        assert lifecycle.rollback_action(old)["action"] == "switch"
+        assert lifecycle.rollback_action(typed(old)).action == "switch"
 
     def test_retired_redeploys_and_says_it_takes_longer(self):
         action = lifecycle.rollback_action(state("retired"))
-        assert action["action"] == "redeploy"
-        assert "takes as long as a deploy" in action["why"] and "1.0.0" in action["why"]
+        assert action.action == "redeploy"
+        assert "takes as long as a deploy" in action.why and "1.0.0" in action.why
 
     def test_contracted_refuses_naming_release_and_time(self):
         done = {"phase": "contract", "release": "2.0.0", "at": "2026-11-29T11:00:00.000Z"}
         action = lifecycle.rollback_action(state("contracted", [done]))
-        assert action["action"] == "refuse"
-        assert "contracted for release 2.0.0 at 2026-11-29T11:00:00.000Z" in action["why"]
-        assert "roll forward" in action["why"]
+        assert action.action == "refuse"
+        assert "contracted for release 2.0.0 at 2026-11-29T11:00:00.000Z" in action.why
+        assert "roll forward" in action.why
 
     def test_nothing_recorded(self):
-        assert lifecycle.rollback_action(None)["action"] == "nothing"
+        assert lifecycle.rollback_action(None).action == "nothing"
 
 
 class TestRetireRules:
@@ -46,10 +57,10 @@ class TestRetireRules:
 
     def test_window_left(self):
         s = state(at="2026-11-29T10:00:00.500Z")
-        start = lifecycle.parse_at("2026-11-29T10:00:00.500Z")
+        start = parse_at("2026-11-29T10:00:00.500Z")
         assert lifecycle.window_left(s, 60, start + 10) == 50
         assert lifecycle.window_left(s, 60, start + 61) < 0
-        assert lifecycle.window_left({"switch": None}, 60, start) is None
+        assert lifecycle.window_left(State("shop", "t"), 60, start) is None
 
     def test_stray_instances_are_those_not_serving_the_live_vcl(self):
         s = state()
@@ -57,16 +68,16 @@ class TestRetireRules:
         assert lifecycle.stray_instances(s, actives) == {"b": "shop_t_blue_1", "c": None}
 
     def test_migration_recorded_once(self):
-        s = lifecycle.with_migration(state(), "contract", "2.0.0", "t1")
-        s = lifecycle.with_migration(s, "contract", "2.0.0", "t2")
-        assert s["migrations"] == [{"phase": "contract", "release": "2.0.0", "at": "t1"}]
+        s = state().with_migration("contract", "2.0.0", "t1")
+        s = s.with_migration("contract", "2.0.0", "t2")
+        assert [m.to_json() for m in s.migrations] == [{"phase": "contract", "release": "2.0.0", "at": "t1"}]
 
     def test_expand_of_a_plan_joins_the_state_after_its_switch(self):
-        plan = {"release": "2.0.0", "migration": {"expand": {"release": "2.0.0", "ok": True, "at": "t"}}}
+        plan = Plan("id", "shop", "t", "blue", release="2.0.0", expand=Expand("2.0.0", True, "t"))
         s = lifecycle.with_expand_of(state(), plan)
-        assert s["migrations"] == [{"phase": "expand", "release": "2.0.0", "at": "t"}]
-        failed = {"release": "2.0.0", "migration": {"expand": {"release": "2.0.0", "ok": False}}}
-        assert lifecycle.with_expand_of(state(), failed)["migrations"] == []
+        assert [m.to_json() for m in s.migrations] == [{"phase": "expand", "release": "2.0.0", "at": "t"}]
+        plan.expand = Expand("2.0.0", False)
+        assert lifecycle.with_expand_of(state(), plan).migrations == []
 
 
 class TestCatalogueLost:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.errors import Drift
-from bluegreen.records.decide import after_switch, decide, instance_colors, varnish_live
+from bluegreen.records.decide import decide, instance_colors, varnish_live
+from bluegreen.records.state import ColorInfo, State
 
 
 class TestDecide:
@@ -15,11 +16,11 @@ class TestDecide:
         assert decide("prod", None, None, "the record") == (None, "blue")
 
     def test_live_green_means_blue_is_passive(self):
-        assert decide("prod", "green", {"live": "green"}, "the record") == ("green", "blue")
+        assert decide("prod", "green", State("shop", "prod", live="green"), "the record") == ("green", "blue")
 
     def test_disagreement_is_drift_with_both_sides(self):
         with pytest.raises(Drift, match="green is live on Varnish but the record says blue"):
-            decide("prod", "green", {"live": "blue"}, "the record")
+            decide("prod", "green", State("shop", "prod", live="blue"), "the record")
 
     def test_instances_serving_different_colors(self):
         colors = instance_colors("shop", "prod", {"a:1": "shop_prod_blue_0000aaaa",
@@ -35,11 +36,12 @@ class TestAfterSwitch:
         kw = dict(to="green", release="1.5.0", vcls={"green": "g", "blue": "b"}, window_ms=0.4,
                   instances=2, forced=False, action="switch", build={"number": 7, "url": None},
                   key="plan-1")
-        state = after_switch({"live": "blue", "previous": None, "colors": {"blue": {"release": "1.4"}},
-                              "history": []}, "shop", "prod", **kw)
-        assert (state["live"], state["previous"]) == ("green", "blue")
-        assert state["colors"]["green"] == {"vcl": "g", "release": "1.5.0", "readiness": "live"}
-        assert state["colors"]["blue"] == {"release": "1.4", "vcl": "b", "readiness": "hot"}
-        assert state["switch"]["window_ms"] == 0.4 and state["build"]["number"] == 7
-        again = after_switch(state, "shop", "prod", **kw)
-        assert len(again["history"]) == 1
+        before = State("shop", "prod", live="blue", colors={"blue": ColorInfo("1.4")})
+        state = before.switched(**kw)
+        assert (state.live, state.previous) == ("green", "blue")
+        assert state.colors["green"] == ColorInfo("1.5.0", "g", "live")
+        assert state.colors["blue"] == ColorInfo("1.4", "b", "hot")
+        assert state.switch.window_ms == 0.4 and state.build_number == 7
+        assert before.live == "blue" and before.colors["blue"].vcl is None, "a new State, not a change"
+        again = state.switched(**kw)
+        assert len(again.history) == 1

@@ -7,8 +7,9 @@ import re
 import pytest
 
 from bluegreen import __version__
-from bluegreen.errors import DependencyError, Refused, UsageError
-from bluegreen.records import shape as records
+from bluegreen.errors import BadRecord, Refused, UsageError
+from bluegreen.records.files import read_plan, read_state
+from bluegreen.records.state import WRITER_KEY, stamp
 
 
 def state(**kw):
@@ -22,15 +23,15 @@ class TestWriterVersion:
     """Every record says which bluegreen wrote it; a newer major version is refused, not misread."""
 
     def test_stamp(self):
-        assert records.stamp({"a": 1})[records.WRITER_KEY] == __version__
+        assert stamp({"a": 1})[WRITER_KEY] == __version__
 
     def test_same_or_older_major_reads(self):
-        assert records.validate_state(state(bluegreen_version="0.1.0"), "s", "shop", "prod")
+        assert read_state(state(bluegreen_version="0.1.0"), "s", "shop", "prod")
 
     def test_newer_major_is_refused_with_what_to_install(self):
         major = int(__version__.split(".")[0]) + 1
         with pytest.raises(UsageError, match=f"written by bluegreen {major}.0.0, a newer major") as err:
-            records.validate_state(state(bluegreen_version=f"{major}.0.0"), "s", "shop", "prod")
+            read_state(state(bluegreen_version=f"{major}.0.0"), "s", "shop", "prod")
         assert err.value.exit_code == 2 and f"bluegreen=={major}.*" in err.value.message
 
 
@@ -44,12 +45,12 @@ class TestWhole:
         ({"app": "other"}, "app/stage"),
     ])
     def test_faults(self, change, where):
-        with pytest.raises(DependencyError, match=re.escape(f"'{where}'")):
-            records.validate_state(state(**change), "the record", "shop", "prod")
+        with pytest.raises(BadRecord, match=re.escape(f"'{where}'")):
+            read_state(state(**change), "the record", "shop", "prod")
 
     def test_plan_of_another_stage(self):
         plan = {"schema": 1, "app": "shop", "stage": "test", "id": "x", "passive": "blue",
                 "expected": {}}
         with pytest.raises(Refused, match="this plan is for another app or stage"):
-            records.validate_plan(plan, "plan.json", "shop", "prod")
-        assert records.validate_plan(plan, "plan.json", "shop", "test") is plan
+            read_plan(plan, "plan.json", "shop", "prod")
+        assert read_plan(plan, "plan.json", "shop", "test").passive == "blue"

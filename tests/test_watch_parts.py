@@ -13,6 +13,7 @@ from bluegreen.checks import junit
 from bluegreen.config import optional
 from bluegreen.errors import ConfigError
 from bluegreen.model import Address
+from bluegreen.records.state import State
 from bluegreen.sampleapp import metrics
 from bluegreen.watch.prometheus import _total, fill
 from bluegreen.watch.varnishlog import FORMAT, log_argv
@@ -134,35 +135,40 @@ class TestSampleAppFailures:
 class TestReport:
     """The report shows the watch of the switch now recorded, not an earlier release's."""
 
-    def facts(self, history_key: str) -> dict:
+    def facts(self, history_key: str, *more_history: dict) -> tuple[dict, State]:
+        """The report's facts and the State they show."""
         record = {"color": "green", "release": "2.0", "previous": "blue", "source": "varnish",
                   "verdict": "fail", "why": "interval 1 failed", "exit": 1, "finished": "now",
                   "switch_key": "switch-1", "baseline": None,
                   "rollback": {"done": True, "to": "blue", "release": "1.0", "at": "t", "key": "rollback-2"},
                   "settings": {"seconds": 4, "interval_s": 1, "max_error_rate": 0.05, "min_requests": 10},
                   "intervals": [judge(1, Figures(100, 30), Rules(0.05, 10))]}
-        state = {"live": "blue", "previous": "green", "colors": {}, "watch": record,
-                 "history": [{"key": history_key, "action": "x", "to": "blue"}]}
-        return {"app": "shop", "stage": "test", "state": state, "plan": {}, "generated": "now",
-                "observed": {"instances": {}, "colors": {}, "varnish_error": None,
-                             "rollback": {"ready": False, "why": "x"}}}
+        state = State.read({"schema": 1, "live": "blue", "previous": "green", "colors": {},
+                            "watch": record, "history": [{"key": history_key, "action": "x", "to": "blue"},
+                                                         *more_history]}, "shop", "test", "the test")
+        facts = {"app": "shop", "stage": "test", "state": state.to_json(), "plan": {}, "generated": "now",
+                 "observed": {"instances": {}, "colors": {}, "varnish_error": None,
+                              "rollback": {"ready": False, "why": "x"}}}
+        return facts, state
 
     def test_current_watch_shown(self):
         from bluegreen.report import page
 
-        html = page.render_html(self.facts("rollback-2"))
+        facts, state = self.facts("rollback-2")
+        html = page.render_html(facts, "")
         assert "Watch of green 2.0" in html and "30.00%" in html and "rolled back to blue 1.0" in html
-        assert "watch FAIL, rolled back to blue" in page.summary(self.facts("rollback-2"))
+        assert "watch FAIL, rolled back to blue" in page.summary(facts, state)
 
     def test_still_shown_after_a_retire(self):
         from bluegreen.report import page
 
-        facts = self.facts("rollback-2")
-        facts["state"]["history"].append({"action": "retire", "from": "green", "to": None})
-        assert "Watch of green 2.0" in page.render_html(facts)
+        facts, state = self.facts("rollback-2", {"action": "retire", "from": "green", "to": None})
+        assert "Watch of green 2.0" in page.render_html(facts, "")
+        assert "watch FAIL" in page.summary(facts, state)
 
     def test_earlier_watch_hidden(self):
         from bluegreen.report import page
 
-        assert "Watch of" not in page.render_html(self.facts("switch-7"))
-        assert "watch" not in page.summary(self.facts("switch-7"))
+        facts, state = self.facts("switch-7")
+        assert "Watch of" not in page.render_html(facts, "")
+        assert "watch" not in page.summary(facts, state)

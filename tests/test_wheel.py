@@ -116,7 +116,8 @@ class TestWheel:
         wanted = [p.relative_to(source).as_posix() for p in (source / "bluegreen").rglob("*")
                   if p.is_file() and not litter(p.relative_to(source).as_posix())]
         assert [n for n in wanted if n not in names] == []
-        assert {"bluegreen/report/templates/report.html.j2", "bluegreen/varnish/templates/site.vcl.j2", "bluegreen/sampleapp/deploy.py",
+        assert {"bluegreen/report/templates/report.html.j2", "bluegreen/varnish/templates/site.vcl.j2",
+                "bluegreen/sampleapp/deploy.py",
                 "bluegreen/sampleapp/app.py", "bluegreen/steps/switch.py"} <= names
         assert {f"bluegreen/{n}" for n in GAINED} <= names
 

@@ -1,8 +1,5 @@
-import gc
 import sys
 
-gc.disable()  # a short-lived command: no cyclic collection passes while it imports and runs
-
-from bluegreen.cli import main  # noqa: E402
+from bluegreen.cli import main
 
 sys.exit(main())

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(_module(args.step))
         result = module.run(ctx, args)
     except BluegreenError as exc:
-        return _fail(ctx, exc.message, exc.exit_code)
+        return _fail(ctx, exc.message, exc.exit_code, exc.data, exc.text)
     except KeyboardInterrupt:
         return _fail(ctx, "interrupted", 130)
     except Exception as exc:  # a bug: say so plainly, with the traceback only on request
@@ -131,8 +131,13 @@ def _chosen_step(argv: list[str]) -> str | None:
     return None
 
 
-def _fail(ctx, message: str, code: int) -> int:
+def _fail(ctx, message: str, code: int, data: dict | None = None, text: str | None = None) -> int:
+    """The one rendering of a step that failed or refused: the error on stderr; on stdout what
+    the step found (its JSON document with the error, or its answer line)."""
     print(f"bluegreen: {message}", file=sys.stderr)
     if ctx.json:
-        print(json.dumps({"ok": False, "exit": code, "error": message}))
+        document = {**(data or {}), "ok": False, "exit": code, "error": message}
+        print(json.dumps(document, indent=2 if data else None))
+    elif text is not None:
+        print(text)
     return code

@@ -2,7 +2,8 @@
 
     BluegreenError                      exit 3 unless a subclass says otherwise
     ├── UsageError                      2  bad arguments or input (a release string, a stage name)
-    │   └── ConfigError                 2  bluegreen.toml is missing or wrong (key path first)
+    │   ├── ConfigError                 2  bluegreen.toml is missing or wrong (key path first)
+    │   └── BadRecord                   2  a state record read back is malformed (edited by hand?)
     ├── Refused                         1  a safety check said no; nothing unsafe was done
     │   ├── Drift                       1  Varnish and the record disagree
     │   └── CheckFailed                 1  verification of the passive color failed
@@ -16,17 +17,24 @@
         ├── JenkinsError                3  the Jenkins REST API failed or returned garbage
         └── MetricsError                3  watch could not read its source (Prometheus, varnishncsa)
 
+A failed check (verify, compare, watch) is raised like any other refusal, carrying what the step
+found; no step builds its own failing answer.
+
 Foreign exceptions (OSError, socket.timeout, requests errors) are translated into this tree at
 the module that talks to the outside system; nothing above that boundary catches them.
 """
 
 
 class BluegreenError(Exception):
+    """`message` is the one line for stderr; a step that found things before it failed hands
+    them over as `data` (the --json document) and `text` (its answer on stdout); the CLI alone
+    renders them."""
+
     exit_code = 3
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, data: dict | None = None, text: str | None = None):
         super().__init__(message)
-        self.message = message
+        self.message, self.data, self.text = message, data, text
 
 
 class UsageError(BluegreenError):
@@ -34,6 +42,10 @@ class UsageError(BluegreenError):
 
 
 class ConfigError(UsageError):
+    pass
+
+
+class BadRecord(UsageError):
     pass
 
 

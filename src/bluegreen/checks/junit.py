@@ -72,7 +72,7 @@ def render_watch(stage: str, record: dict, on_inconclusive: str, timestamp: str)
     suite = ET.Element("testsuite", {
         "name": _clean(f"bluegreen watch {stage} {record.get('color')} {record.get('release')}"),
         "tests": str(len(intervals) + errors), "failures": str(len(failed)), "errors": str(errors),
-        "skipped": str(len(skipped)), "time": f"{len(intervals) * record['settings']['interval_s']:.3f}",
+        "skipped": str(len(skipped)), "time": f"{len(intervals) * _interval(record):.3f}",
         "timestamp": timestamp, "hostname": socket.gethostname(),
     })
     props = ET.SubElement(suite, "properties")
@@ -81,7 +81,7 @@ def render_watch(stage: str, record: dict, on_inconclusive: str, timestamp: str)
     for entry in intervals:
         case = ET.SubElement(suite, "testcase", {
             "name": f"interval {entry['n']}", "classname": _clean(f"{stage}.watch"),
-            "time": f"{record['settings']['interval_s']:.3f}"})
+            "time": f"{_interval(record):.3f}"})
         detail = _clean(f"{entry['requests']} requests, {entry['errors']} errors, share "
                         f"{entry['share']}, threshold {entry['threshold']}: {entry['verdict']} "
                         f"({entry['why']})")
@@ -99,3 +99,7 @@ def render_watch(stage: str, record: dict, on_inconclusive: str, timestamp: str)
                                       "type": "MetricsError"}).text = _clean(record.get("why") or "")
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def _interval(record: dict) -> float:
+    return (record.get("settings") or {}).get("interval_s") or 0.0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bluegreen.compare.requests import Change, Request
@@ -144,6 +145,7 @@ def body_fields(body: bytes, content_type: str) -> dict:
 
 def flatten(value, prefix: str = "") -> dict:
     """{dotted path: JSON text of the leaf}; empty objects and arrays are leaves; root = "body"."""
+    items: Iterable[tuple[str, object]]
     if isinstance(value, dict) and value:
         items = value.items()
     elif isinstance(value, list) and value:
@@ -228,24 +230,3 @@ def verdict(outcomes: list[Outcome], changes: list[Change], skipped: int = 0) ->
 def shorten(text: str, limit: int = SHOWN) -> str:
     text = str(text)
     return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def check_switch(plan: dict, stage: str, forced: bool) -> None:
-    """Refuse the switch when compare ran for this release and failed (unless --force)."""
-    from bluegreen.errors import Refused
-
-    failed = plan.get("compare_failed") or {}
-    if forced or not failed:
-        return
-    if (failed.get("color"), failed.get("release")) != (plan.get("passive"), plan.get("release")):
-        return
-    failures, missing = failed.get("failures"), failed.get("missing")
-    first = failures[0] if isinstance(failures, list) and failures and \
-        isinstance(failures[0], dict) else {}
-    missing = [str(m) for m in missing[:3]] if isinstance(missing, list) else []
-    what = (f"first: {first.get('request')} {first.get('field')}" if first.get("request")
-            else f"expected changes not seen: {', '.join(missing)}" if missing
-            else "see junit-compare.xml")
-    raise Refused(f"compare failed for {failed['color']} {failed['release']} ({what}): fix the "
-                  f"release or declare the change, then run 'compare --stage {stage}' again "
-                  "(or --force, which is recorded); nothing live changed")

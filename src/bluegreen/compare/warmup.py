@@ -31,7 +31,7 @@ class Target:
     host: str | None
 
 
-def skip_reason(config, stage, plan: dict, no_warmup: bool) -> str | None:
+def skip_reason(config, stage, plan, no_warmup: bool) -> str | None:
     """Why this switch does not warm, or None when it should."""
     if no_warmup:
         return "--no-warmup"
@@ -39,7 +39,7 @@ def skip_reason(config, stage, plan: dict, no_warmup: bool) -> str | None:
         return f"stages.{stage.name}.front is not set: no HTTP address to warm through"
     if not config.vcl.cache_split:
         return "vcl.cache_split = false: both colors share one cache, already warm"
-    if plan.get("live") is None:
+    if plan.live is None:
         return "first release: Varnish serves no VCL of ours yet to route the preview header"
     return None
 

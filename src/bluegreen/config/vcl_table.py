@@ -94,7 +94,7 @@ def parse(raw: dict, base_dir: Path) -> VclConfig:
 
 def _backend(raw: dict) -> dict:
     read.only(raw, "vcl.backend", set(BACKEND_ATTRS))
-    attrs = {}
+    attrs: dict[str, float] = {}
     for key, maximum in BACKEND_ATTRS.items():
         if key not in raw:
             continue

@@ -10,8 +10,10 @@ import json
 import os
 from pathlib import Path
 
-from bluegreen.errors import DependencyError, Refused
-from bluegreen.records.shape import stamp, validate_plan
+from bluegreen.errors import BadRecord, DependencyError, Refused
+from bluegreen.records.fields import Malformed
+from bluegreen.records.plan import Plan
+from bluegreen.records.state import State, stamp
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -29,11 +31,22 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def validate_state(data, source: str, app: str, stage: str) -> dict:
-    """Check an artifact is whole, valid state of this app and stage; raise naming the source."""
-    from bluegreen.records.shape import validate_state as validate
+def read_state(data, source: str, app: str, stage: str) -> State:
+    """A state record checked whole; BadRecord (exit 2) naming the source and the fault."""
+    try:
+        return State.read(data, app, stage, source)
+    except Malformed as fault:
+        raise BadRecord(f"{source} is not valid bluegreen state: {fault}; fix or remove it, then "
+                        f"run 'adopt --stage {stage} --reason ...' to record what Varnish serves") from None
 
-    return validate(data, source, app, stage)
+
+def read_plan(data, source: str, app: str, stage: str) -> Plan:
+    """This run's plan checked whole; Refused (plan again) when it is not one of ours."""
+    try:
+        return Plan.read(data, app, stage, source)
+    except Malformed as fault:
+        raise Refused(f"{source} is not a usable plan: {fault}; run 'passive --stage {stage}' "
+                      "to plan again") from None
 
 
 class StageFiles:
@@ -52,7 +65,7 @@ class StageFiles:
     def vcl_path(self, name: str) -> Path:
         return self.dir / "vcl" / f"{name}.vcl"
 
-    def read_plan(self, required_by: str) -> dict:
+    def read_plan(self, required_by: str) -> Plan:
         try:
             plan = json.loads(self.plan_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -61,12 +74,12 @@ class StageFiles:
         except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
             raise Refused(f"{self.plan_path} is unreadable ({_first_line(exc)}): run "
                           f"'passive --stage {self.stage}' again") from None
-        return validate_plan(plan, str(self.plan_path), self.app or plan_app(plan), self.stage)
+        return read_plan(plan, str(self.plan_path), self.app or plan_app(plan), self.stage)
 
-    def write_plan(self, plan: dict) -> None:
-        write_json(self.plan_path, stamp(plan))
+    def write_plan(self, plan: Plan) -> None:
+        write_json(self.plan_path, stamp(plan.to_json()))
 
-    def read_local_state(self, app: str) -> dict | None:
+    def read_local_state(self, app: str) -> State | None:
         try:
             text = self.state_path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -79,10 +92,10 @@ class StageFiles:
             data = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: nested too deep to be state
             raise DependencyError(f"{self.state_path} is not JSON: fix or remove it") from None
-        return validate_state(data, str(self.state_path), app, self.stage)
+        return read_state(data, str(self.state_path), app, self.stage)
 
-    def write_state(self, state: dict) -> None:
-        write_json(self.state_path, stamp(state))
+    def write_state(self, state: State) -> None:
+        write_json(self.state_path, stamp(state.to_json()))
 
     def save_vcl(self, name: str, source: str) -> None:
         if not self.vcl_path(name).exists():
@@ -109,7 +122,7 @@ class LocalStore:
 
     description = "the local record"
 
-    def load(self, files: StageFiles, app: str) -> dict | None:
+    def load(self, files: StageFiles, app: str) -> State | None:
         return files.read_local_state(app)
 
     def vcl_source(self, files: StageFiles, name: str) -> str | None:

@@ -15,7 +15,8 @@ import os
 import re
 
 from bluegreen.errors import JenkinsError, UsageError
-from bluegreen.records.files import StageFiles, validate_state
+from bluegreen.records.files import StageFiles, read_state
+from bluegreen.records.state import State
 
 MAX_BUILDS = 30
 
@@ -53,9 +54,9 @@ class JenkinsStore:
                    max_builds=_max_builds(environ.get("BLUEGREEN_JENKINS_BUILDS")))
 
     # -- the store interface -----------------------------------------------------------------
-    def load(self, files: StageFiles, app: str) -> dict | None:
+    def load(self, files: StageFiles, app: str) -> State | None:
         local = files.read_local_state(app)
-        if local and (local.get("build") or {}).get("number") == self.build:
+        if local and local.build_number == self.build:
             self.description = f"the state this build (#{self.build}) recorded"
             return local
         for number in self._earlier_builds():
@@ -65,7 +66,7 @@ class JenkinsStore:
             data = self._artifact_json(number, path)
             self.description = f"the state archived by build #{number} of {self.job}"
             self.loaded_from = number
-            return validate_state(data, f"{path} of build #{number} of {self.job}", app, files.stage)
+            return read_state(data, f"{path} of build #{number} of {self.job}", app, files.stage)
         self._nothing_found(files.stage)
         self.description = "the Jenkins record"
         return None

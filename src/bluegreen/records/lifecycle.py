@@ -7,108 +7,73 @@
     contracted  the shared schema moved past its release (schema.contract): rollback refuses,
                 the way forward is a new release
 
-The state transitions that `retire` makes are here too, each one idempotent, so that a rerun
-after a kill converges on the same record.
+The readiness itself is recorded on the State (`State.readiness_of`); here is what follows
+from it, and the facts `retire` works from.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bluegreen.model import parse_at
+from bluegreen.records.plan import Plan
+from bluegreen.records.state import State
 
 SWITCH, REDEPLOY, REFUSE, NOTHING = "switch", "redeploy", "refuse", "nothing"
 
 
-def readiness(state: dict | None, color: str | None) -> str | None:
-    """The recorded readiness of a color; a previous color recorded before readiness was is hot."""
-    if not state or not color:
-        return None
-    info = (state.get("colors") or {}).get(color) or {}
-    if info.get("readiness"):
-        return info["readiness"]
-    return "live" if color == state.get("live") else "hot" if color == state.get("previous") else None
+@dataclass(frozen=True)
+class RollbackAction:
+    """What `rollback` would do right now: switch, redeploy, refuse or nothing; `why` is a
+    sentence for a person (the refusal itself for refuse)."""
+
+    action: str
+    color: str | None
+    release: str | None
+    why: str
 
 
-def contraction(state: dict | None, release: str | None = None) -> dict | None:
-    """The newest contract migration recorded (for `release`, when given)."""
-    found = [m for m in (state or {}).get("migrations") or [] if m.get("phase") == "contract"
-             and (release is None or m.get("release") == release)]
-    return found[-1] if found else None
-
-
-def has_migration(state: dict | None, phase: str, release: str) -> bool:
-    return any(m.get("phase") == phase and m.get("release") == release
-               for m in (state or {}).get("migrations") or [])
-
-
-def rollback_action(state: dict | None) -> dict:
-    """What `rollback` would do right now, by the previous color's readiness.
-
-    {"action": switch|redeploy|refuse|nothing, "color", "release", "why"}; `why` is a sentence for
-    a person (the refusal itself for refuse).
-    """
-    previous = (state or {}).get("previous")
-    if not state or not state.get("live") or not previous:
-        return {"action": NOTHING, "color": None, "release": None,
-                "why": "no previous color recorded: nothing to roll back to"}
-    release = ((state.get("colors") or {}).get(previous) or {}).get("release")
-    kind = readiness(state, previous)
+def rollback_action(state: State | None) -> RollbackAction:
+    """What `rollback` would do right now, by the previous color's readiness."""
+    previous = state.previous if state else None
+    if not state or not state.live or not previous:
+        return RollbackAction(NOTHING, None, None, "no previous color recorded: nothing to roll back to")
+    release = state.release_of(previous)
+    kind = state.readiness_of(previous)
     if kind == "contracted":
-        done = contraction(state) or {}
+        done = state.migration("contract")
         why = (f"cannot roll back to {previous} {release}: the shared schema was contracted for "
-               f"release {done.get('release', '?')} at {done.get('at') or 'an unrecorded time'}, "
+               f"release {done.release if done else '?'} at "
+               f"{(done.at if done else None) or 'an unrecorded time'}, "
                f"and {release} cannot run on it; roll forward instead: release a fix as a new "
                "version")
-        return {"action": REFUSE, "color": previous, "release": release, "why": why}
+        return RollbackAction(REFUSE, previous, release, why)
     if kind == "retired":
         why = (f"{previous} is retired (its servers were stopped): rollback first deploys {release} "
                f"onto {previous} again with the deploy command and verifies it, then switches; "
                "this takes as long as a deploy, not one vcl.use")
-        return {"action": REDEPLOY, "color": previous, "release": release, "why": why}
-    return {"action": SWITCH, "color": previous, "release": release,
-            "why": f"{previous} runs {release}: rollback is one vcl.use"}
+        return RollbackAction(REDEPLOY, previous, release, why)
+    return RollbackAction(SWITCH, previous, release, f"{previous} runs {release}: rollback is one vcl.use")
 
 
-# -- retire ----------------------------------------------------------------------------------------
-
-def window_left(state: dict, after_s: float, now: float) -> float | None:
+def window_left(state: State, after_s: float, now: float) -> float | None:
     """Seconds left in the rollback window (<= 0: over); None when no switch time is recorded."""
-    switched = parse_at((state.get("switch") or {}).get("at"))
+    switched = parse_at(state.switch.at if state.switch else None)
     if switched is None:
         return None
     return switched + after_s - now
 
 
-def stray_instances(state: dict, actives: dict[str, str | None]) -> dict[str, str | None]:
+def stray_instances(state: State, actives: dict[str, str | None]) -> dict[str, str | None]:
     """Instances whose live VCL is not the recorded live color's: they could still route to the
     previous color other than through preview."""
-    live_vcl = ((state.get("colors") or {}).get(state.get("live") or "") or {}).get("vcl")
+    live_vcl = state.vcl_of(state.live)
     return {inst: name for inst, name in actives.items() if name != live_vcl or live_vcl is None}
 
 
-def with_readiness(state: dict, color: str, value: str) -> dict:
-    colors = {c: dict(v) for c, v in (state.get("colors") or {}).items()}
-    colors.setdefault(color, {})["readiness"] = value
-    return {**state, "colors": colors}
-
-
-def with_migration(state: dict, phase: str, release: str, at: str, **extra) -> dict:
-    """The state with this migration recorded once (a second record of it is a no-op)."""
-    if has_migration(state, phase, release):
-        return state
-    entry = {"phase": phase, "release": release, "at": at, **extra}
-    return {**state, "migrations": [*(state.get("migrations") or []), entry][-100:]}
-
-
-def with_expand_of(state: dict, plan: dict) -> dict:
+def with_expand_of(state: State, plan: Plan) -> State:
     """The state after the plan's switch, with the plan's expand in `migrations` (once)."""
-    done = (plan.get("migration") or {}).get("expand") or {}
-    if not done.get("ok") or done.get("release") != plan.get("release"):
+    done = plan.expand
+    if done is None or not done.ok or done.release != plan.release:
         return state
-    return with_migration(state, "expand", done["release"], done.get("at"))
-
-
-def with_history(state: dict, action: str, color: str, release: str | None, at: str,
-                 build: dict | None, **extra) -> dict:
-    entry = {"at": at, "action": action, "from": color, "to": None, "release": release,
-             "build": (build or {}).get("number"), **extra}
-    return {**state, "history": [*(state.get("history") or []), entry][-50:]}
+    return state.with_migration("expand", done.release, done.at)

@@ -1,37 +1,24 @@
-"""The stage report (report.html + report.css) and the one-line summary, from gathered facts."""
+"""The stage report (report.html + report.css) and the one-line summary, from the facts a step
+gathered (the record, this run's plan, what is true now). Renders and writes; asks nothing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bluegreen.errors import Refused
-from bluegreen.model import now_iso
-from bluegreen.observe import observe
 from bluegreen.records.files import write_text
+from bluegreen.records.state import State
+from bluegreen.records.watch_record import summary as watch_summary
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def gather(ctx, stage, files, state: dict) -> dict:
-    try:
-        plan = files.read_plan("record")
-    except Refused:  # no plan in this run (a rollback, an adopt): the report shows no checks
-        plan = {}
-    last = (state.get("history") or [{}])[-1]
-    if plan.get("switched") and last.get("key") != plan.get("id"):
-        plan = {}  # something happened since this plan's switch (a rollback): its checks are old
-    observed = observe(ctx, stage, state)
-    return {"app": ctx.config.app, "stage": stage.name, "state": state, "plan": plan,
-            "observed": observed, "generated": now_iso()}
-
-
-def summary(facts: dict) -> str:
-    state, stage = facts["state"], facts["stage"]
-    live = state.get("live")
+def summary(facts: dict, state: State) -> str:
+    """The one line for the build description: what is live, the window, the rollback, the watch."""
+    stage, live = facts["stage"], state.live
     if not live:
         return f"{stage}: nothing live yet"
-    release = (state.get("colors") or {}).get(live, {}).get("release") or "?"
-    window = (state.get("switch") or {}).get("window_ms")
+    release = state.release_of(live) or "?"
+    window = state.switch.window_ms if state.switch else None
     text = f"{stage}: LIVE {live} {release}"
     if window is not None:
         text += f" (switch window {window:.2f} ms)"
@@ -44,26 +31,26 @@ def summary(facts: dict) -> str:
                  f", no rollback ({rb['color']} contracted: roll forward)")
     else:
         text += f", no rollback ready ({rb['why']})"
-    if (state.get("switch") or {}).get("forced"):
+    if state.switch and state.switch.forced:
         text += ", FORCED without verify"
-    from bluegreen.watch import verdict
-
-    if verdict.current(state):
-        text += ", " + verdict.summary(verdict.current(state))
+    watched = state.current_watch()
+    if watched:
+        text += ", " + watch_summary(watched)
     return text
 
 
-def render_html(facts: dict) -> str:
+def render_html(facts: dict, line: str) -> str:
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, undefined=jinja2.ChainableUndefined)
-    return env.get_template("report.html.j2").render(summary=summary(facts), **facts)
+    return env.get_template("report.html.j2").render(summary=line, **facts)
 
 
-def write(files, facts: dict) -> str:
-    line = summary(facts)
-    write_text(files.report_path, render_html(facts))
+def write(files, facts: dict, state: State) -> str:
+    """report.html, report.css and summary.txt; the summary line."""
+    line = summary(facts, state)
+    write_text(files.report_path, render_html(facts, line))
     write_text(files.dir / "report.css", (TEMPLATES / "report.css").read_text(encoding="utf-8"))
     write_text(files.summary_path, line + "\n")
     return line

@@ -21,27 +21,27 @@ from __future__ import annotations
 from bluegreen import commands
 from bluegreen.errors import MigrationError, Refused
 from bluegreen.model import now_iso
-from bluegreen.records import lifecycle
+from bluegreen.records.plan import Expand, Plan
 from bluegreen.schema import catalogue
 
 OUTPUT_LINES = 15
 PENDING = {0: (), 2: ("expand",), 4: ("contract",), 6: ("expand", "contract")}  # schema.pending's exits
 
 
-def expand(ctx, stage, files, plan: dict, release: str) -> None:
+def expand(ctx, stage, files, plan: Plan, release: str) -> None:
     """Run schema.expand for `release` unless this plan or the record says it already ran."""
     schema = ctx.config.schema
     if schema is None or not schema.expand:
         return
-    done = (plan.get("migration") or {}).get("expand") or {}
-    if done.get("release") == release and done.get("lost"):
-        raise Refused(_lost_message(release, done["lost"], stage.name))
-    ran = done.get("release") == release and done.get("ok")
-    recorded = lifecycle.has_migration(plan.get("previous_state"), "expand", release)
+    done = plan.expand if plan.expand and plan.expand.release == release else None
+    if done and done.lost:
+        raise Refused(_lost_message(release, done.lost, stage.name))
+    ran = bool(done and done.ok)
+    recorded = bool(plan.previous_state and plan.previous_state.migration("expand", release))
     found = pending(ctx, release)
     if found is None:  # schema.pending is not set: this plan and the record decide
         if ran:
-            ctx.say(f"schema expand {release}: already ran in this plan at {done.get('at')}; skipped")
+            ctx.say(f"schema expand {release}: already ran in this plan at {done.at}; skipped")
             return
         if recorded:
             _skip(ctx, files, plan, release, f"already recorded for stage {stage.name}")
@@ -57,16 +57,14 @@ def expand(ctx, stage, files, plan: dict, release: str) -> None:
     ctx.say(f"schema expand {release}: {_shown(argv)}")
     finished = commands.run(argv, ctx.config.base_dir, schema.timeout_s, ctx.config.deploy.pass_secrets)
     if not finished.ok:
-        _keep(files, plan, {"release": release, "ok": False, "at": now_iso(),
-                            "detail": finished.describe()})
+        _keep(files, plan, Expand(release, False, now_iso(), detail=finished.describe()))
         raise MigrationError(f"schema.expand for {release} failed ({finished.describe()}); nothing "
-                             f"was deployed onto {plan['passive']} and nothing live changed; fix "
+                             f"was deployed onto {plan.passive} and nothing live changed; fix "
                              f"the migration, then run deploy again{_output(finished)}")
     after = read_catalogue(ctx) if before is not None else None
     lost = catalogue.lost(before, after) if before is not None else []
-    _keep(files, plan, {"release": release, "ok": not lost, "at": now_iso(),
-                        "seconds": round(finished.seconds, 3), "checked": before is not None,
-                        "lost": lost})
+    _keep(files, plan, Expand(release, not lost, now_iso(), seconds=round(finished.seconds, 3),
+                              checked=before is not None, lost=lost))
     if lost:
         raise Refused(_lost_message(release, lost, stage.name))
     require_expanded(ctx, release, f"schema.expand ran but did not bring the database to {release}: "
@@ -123,13 +121,13 @@ def read_catalogue(ctx) -> dict | None:
     return None
 
 
-def _skip(ctx, files, plan: dict, release: str, why: str) -> None:
+def _skip(ctx, files, plan: Plan, release: str, why: str) -> None:
     ctx.say(f"schema expand {release}: {why}; skipped")
-    _keep(files, plan, {"release": release, "ok": True, "at": now_iso(), "skipped": True})
+    _keep(files, plan, Expand(release, True, now_iso(), skipped=True))
 
 
-def _keep(files, plan: dict, entry: dict) -> None:
-    plan["migration"] = {**(plan.get("migration") or {}), "expand": entry}
+def _keep(files, plan: Plan, entry: Expand) -> None:
+    plan.expand = entry
     files.write_plan(plan)
 
 

@@ -1,21 +1,25 @@
-"""Checks several steps share before they touch anything live."""
+"""What several steps share: the checks before they touch anything live, a VCL's source, the
+VCLs left warm after a move. Light: `switch` imports it."""
 
 from __future__ import annotations
 
 from bluegreen.errors import Refused
 from bluegreen.records.decide import instance_colors
+from bluegreen.records.plan import Plan
+from bluegreen.records.state import State
+from bluegreen.varnish.names import color_of
 
 
-def guard_plan_holds(ctx, stage, plan: dict, actives: dict) -> None:
+def guard_plan_holds(ctx, stage, plan: Plan, actives: dict) -> None:
     """Refuse when Varnish moved since `passive` planned, or serves the passive color (inv. 1, 4)."""
     colors = instance_colors(ctx.config.app, stage.name, actives)
-    live_on = [i for i, c in colors.items() if c == plan["passive"]]
+    live_on = [i for i, c in colors.items() if c == plan.passive]
     if live_on:
-        raise Refused(f"{plan['passive']} is live on {', '.join(live_on)}, and this plan would "
+        raise Refused(f"{plan.passive} is live on {', '.join(live_on)}, and this plan would "
                       f"change it: another run switched since 'passive' ran; run "
                       f"'passive --stage {stage.name}' to plan again")
-    moved = [f"{i} serves {v} (planned from {plan['expected'].get(i)})"
-             for i, v in actives.items() if plan["expected"].get(i) != v]
+    moved = [f"{i} serves {v} (planned from {plan.expected.get(i)})"
+             for i, v in actives.items() if plan.expected.get(i) != v]
     if moved:
         raise Refused(f"stage {stage.name} changed since 'passive' ran: {', '.join(moved)}; run "
                       f"'passive --stage {stage.name}' to plan again")
@@ -26,7 +30,7 @@ def vcl_source(ctx, stage, files, name: str, store=None) -> str | None:
     else rendered again from the configuration when that gives exactly this VCL (its name is a
     hash of its content, so a changed configuration cannot pass for the old VCL)."""
     source = files.load_vcl(name)
-    if source is None and store is not None and hasattr(store, "vcl_source"):
+    if source is None and store is not None:
         source = store.vcl_source(files, name)
     if source is None:
         from bluegreen.varnish import vcl
@@ -38,10 +42,7 @@ def vcl_source(ctx, stage, files, name: str, store=None) -> str | None:
     return source
 
 
-def cool_the_rest(ctx, stage, fleet, state: dict) -> list[str]:
+def cool_the_rest(ctx, stage, fleet, state: State) -> list[str]:
     """After a switch or a rollback: only the live VCL and the rollback target stay warm."""
-    from bluegreen.varnish.names import color_of
-
-    warm = {c.get("vcl") for c in (state.get("colors") or {}).values()
-            if c.get("readiness") in ("live", "hot")} - {None}
+    warm = {info.vcl for info in state.colors.values() if info.readiness in ("live", "hot")} - {None}
     return fleet.settle(lambda n: color_of(ctx.config.app, stage.name, n), warm)

@@ -15,9 +15,10 @@ from bluegreen.compare import diff
 from bluegreen.compare.replay import Replay
 from bluegreen.compare.requests import parse_expected, parse_ignore, parse_requests, read_text
 from bluegreen.context import Result, Timer
-from bluegreen.errors import ConfigError, Refused
+from bluegreen.errors import CheckFailed, ConfigError, Refused
 from bluegreen.model import now_iso
 from bluegreen.records.files import write_text
+from bluegreen.records.plan import Compared, Plan
 from bluegreen.steps._common import guard_plan_holds
 
 NOT_CONFIGURED = "compare: not configured ([compare] absent), skipped"
@@ -31,7 +32,7 @@ def run(ctx, args) -> Result:
                                        "why": "[compare] absent"})
     files = ctx.files(stage)
     plan = files.read_plan("compare")
-    live, color, release = plan["live"], plan["passive"], plan.get("release")
+    live, color, release = plan.live, plan.passive, plan.release
     if not release:
         raise Refused(f"nothing was deployed in this plan: run 'deploy --stage {stage.name} "
                       "--version V' and 'verify' before 'compare'")
@@ -76,14 +77,14 @@ def _inputs(ctx, settings, flag: str | None):
                                     str(path))
 
 
-def _finish(ctx, stage, files, plan, verdict, skipped, seconds) -> Result:
-    color, release, live = plan["passive"], plan["release"], plan["live"]
+def _finish(ctx, stage, files, plan: Plan, verdict, skipped, seconds) -> Result:
+    color, release, live = plan.passive, plan.release, plan.live
     summary = verdict.summary()
-    record = {"color": color, "release": release, "vcl": plan["vcl"][color], "at": now_iso(),
-              "live": live, "live_release": _live_release(plan), "seconds": round(seconds, 3),
-              "missing": [str(c) for c in verdict.missing], **summary}
-    plan["compared"] = record if verdict.passed else None
-    plan["compare_failed"] = None if verdict.passed else record
+    record = Compared(color, release, plan.target_vcl, now_iso(),
+                      {"live": live, "live_release": plan.live_release, "seconds": round(seconds, 3),
+                       "missing": [str(c) for c in verdict.missing], **summary})
+    plan.compared = record if verdict.passed else None
+    plan.compare_failed = None if verdict.passed else record
     path = files.dir / "junit-compare.xml"
     write_text(path, junit.render(stage.name, color, release, _cases(stage, verdict, skipped),
                                   now_iso(), step="compare"))
@@ -95,14 +96,12 @@ def _finish(ctx, stage, files, plan, verdict, skipped, seconds) -> Result:
             f"change(s) not seen, {counts['skipped_unsafe']} skipped, in {seconds:.1f} s")
     ctx.say(line)
     data = {"stage": stage.name, "live": live, "color": color, "release": release,
-            "passed": verdict.passed, **record, "junit": str(path),
+            "passed": verdict.passed, **record.to_json(), "junit": str(path),
             "requests": [o.as_dict() for o in verdict.outcomes],
             "skipped": [str(r) for r in skipped]}
-    if verdict.passed:
-        return Result(line, data)
-    error = _error(stage.name, color, release, verdict, path)
-    ctx.say(f"bluegreen: {error}")
-    return Result(line, {**data, "ok": False, "exit": 1, "error": error}, exit_code=1)
+    if not verdict.passed:
+        raise CheckFailed(_error(stage.name, color, release, verdict, path), data, line)
+    return Result(line, data)
 
 
 def _error(stage, color, release, verdict, path) -> str:
@@ -112,11 +111,6 @@ def _error(stage, color, release, verdict, path) -> str:
     parts += [f"expected change not seen: {c}" for c in verdict.missing[:3]]
     return (f"compare {stage} {color} {release} failed: {'; '.join(parts)}; see {path}; declare "
             "intended changes in the expected file; nothing live changed")
-
-
-def _live_release(plan) -> str | None:
-    colors = (plan.get("previous_state") or {}).get("colors") or {}
-    return (colors.get(plan["live"]) or {}).get("release")
 
 
 def _cases(stage, verdict, skipped) -> list[Check]:

@@ -1,7 +1,8 @@
 """passive --stage S: which color is live, which is passive; write OUT/S/plan.json."""
 
 from bluegreen.context import Result
-from bluegreen.records.decide import decide, instance_colors, new_plan, varnish_live
+from bluegreen.records.decide import decide, instance_colors, varnish_live
+from bluegreen.records.plan import Plan
 
 
 def run(ctx, args) -> Result:
@@ -14,7 +15,7 @@ def run(ctx, args) -> Result:
     served = varnish_live(stage.name, instance_colors(config.app, stage.name, actives))
     state = store.load(files, config.app)
     live, passive = decide(stage.name, served, state, store.description)
-    plan = new_plan(config.app, stage.name, live, passive, actives, state)
+    plan = Plan.new(config.app, stage.name, live, passive, actives, state)
     files.write_plan(plan)
     if live:
         ctx.say(f"{stage.name}: {live} is live on {len(actives)} Varnish instance(s); "

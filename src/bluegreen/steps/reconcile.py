@@ -16,8 +16,8 @@ def run(ctx, args) -> Result:
     files = ctx.files(stage)
     store = ctx.store()
     state = store.load(files, config.app)
-    live = state.get("live") if state else None
-    name = ((state or {}).get("colors") or {}).get(live or "", {}).get("vcl")
+    live = state.live if state else None
+    name = state.vcl_of(live) if state else None
     if not live or not name:
         raise Refused(f"nothing is recorded live for stage {stage.name}: nothing to reconcile")
     with ctx.fleet(stage) as fleet:

@@ -1,4 +1,4 @@
-"""record --stage S: state.json, page.html (+ page.css) and summary.txt.
+"""record --stage S: state.json, report.html (+ report.css) and summary.txt.
 
 What it records must be what Varnish serves: a record that disagrees with Varnish is refused
 (exit 1, the drift shown), never written as LIVE.
@@ -6,7 +6,9 @@ What it records must be what Varnish serves: a record that disagrees with Varnis
 
 from bluegreen.context import Result
 from bluegreen.errors import Drift, Refused
-from bluegreen.records.decide import drift_advice, initial_state, instance_colors, varnish_live
+from bluegreen.records.decide import drift_advice, instance_colors, varnish_live
+from bluegreen.records.state import State
+from bluegreen.steps._outputs import write_outputs
 
 
 def run(ctx, args) -> Result:
@@ -16,28 +18,28 @@ def run(ctx, args) -> Result:
     state, source = _current_state(ctx, config, stage, files)
     with ctx.fleet(stage) as fleet:
         lives = fleet.lives()
-    served = varnish_live(stage.name, instance_colors(config.app, stage.name, lives))
-    if state is None:
-        if served is not None:
-            raise Drift(f"Varnish serves {served} in stage {stage.name} but nothing is recorded: "
-                        f"run 'adopt --stage {stage.name} --reason ...' to record it")
-        state = initial_state(config.app, stage.name)
-    check_matches(stage.name, state, source, served, lives)
-    files.write_state(state)
-    summary = write_outputs(ctx, stage, files, state)
+        served = varnish_live(stage.name, instance_colors(config.app, stage.name, lives))
+        if state is None:
+            if served is not None:
+                raise Drift(f"Varnish serves {served} in stage {stage.name} but nothing is recorded: "
+                            f"run 'adopt --stage {stage.name} --reason ...' to record it")
+            state = State(config.app, stage.name)
+        check_matches(stage.name, state, source, served, lives)
+        files.write_state(state)
+        summary = write_outputs(ctx, stage, files, state, fleet)
     ctx.say(f"record {stage.name}: {files.state_path}, {files.report_path}, {files.summary_path}")
-    return Result(summary, {"stage": stage.name, "summary": summary, "state": state,
+    return Result(summary, {"stage": stage.name, "summary": summary, "state": state.to_json(),
                             "report": str(files.report_path)})
 
 
-def check_matches(stage: str, state: dict, source: str, served, lives: dict) -> None:
+def check_matches(stage: str, state: State, source: str, served, lives: dict) -> None:
     """Drift unless Varnish serves the recorded live color, with the recorded VCL, everywhere."""
-    recorded = state.get("live")
+    recorded = state.live
     if served != recorded:
         raise Drift(f"Varnish serves {served or 'no color of ours'} in stage {stage} but {source} "
                     f"says {recorded or 'nothing is live'}: not recording it; "
                     f"{drift_advice(stage, served, recorded)}")
-    vcl = ((state.get("colors") or {}).get(recorded or "") or {}).get("vcl")
+    vcl = state.vcl_of(recorded)
     other = {i: v for i, v in lives.items() if recorded and vcl and v != vcl}
     if other:
         raise Drift(f"stage {stage} serves {recorded}, but not the VCL {source} records ({vcl}): "
@@ -45,22 +47,15 @@ def check_matches(stage: str, state: dict, source: str, served, lives: dict) -> 
                     + f"; another run switched: run 'status --stage {stage}'")
 
 
-def _current_state(ctx, config, stage, files) -> tuple[dict | None, str]:
+def _current_state(ctx, config, stage, files) -> tuple[State | None, str]:
     """This run's switch if it made one, else the recorded state."""
     try:
         plan = files.read_plan("record")
     except Refused:  # no plan: record what is known
         plan = None
-    if plan and plan.get("switched"):
+    if plan and plan.switched:
         local = files.read_local_state(config.app)
         if local:
             return local, "this run's switch"
     store = ctx.store()
     return store.load(files, config.app), store.description
-
-
-def write_outputs(ctx, stage, files, state) -> str:
-    from bluegreen.report import page
-
-    facts = page.gather(ctx, stage, files, state)
-    return page.write(files, facts)

@@ -1,6 +1,7 @@
-"""release --stage S --version V: passive, deploy, verify, switch, record in one go."""
+"""release --stage S --version V: passive, deploy, verify, compare, switch, record in one go."""
 
 from bluegreen.context import Result
+from bluegreen.errors import BluegreenError
 from bluegreen.steps import compare, deploy, passive, record, switch, verify
 
 
@@ -11,11 +12,10 @@ def run(ctx, args) -> Result:
         if name == "compare" and ctx.config.compare is None:
             continue  # compare runs only when [compare] is configured
         ctx.say(f"== {name} {args.stage}")
-        result = step.run(ctx, args)
-        steps[name] = result.data
-        if result.exit_code:  # compare found unexpected changes: stop before the switch
-            return Result(result.text, {"stage": args.stage, **steps, "ok": False,
-                                        "exit": result.exit_code, "error": result.data.get("error")},
-                          result.exit_code)
+        try:
+            steps[name] = step.run(ctx, args).data
+        except BluegreenError as exc:  # what the steps before found goes with the error
+            exc.data = {"stage": args.stage, **steps, **({name: exc.data} if exc.data else {})}
+            raise
     summary = steps["record"]["summary"]
     return Result(summary, {"stage": args.stage, "summary": summary, **steps})

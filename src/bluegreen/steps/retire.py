@@ -22,8 +22,9 @@ from bluegreen.context import Result
 from bluegreen.errors import ConfigError, Refused, RetireError
 from bluegreen.model import now_iso
 from bluegreen.records import lifecycle
+from bluegreen.records.state import Event, State
 from bluegreen.schema import migrations
-from bluegreen.steps import record
+from bluegreen.steps._outputs import write_outputs
 
 
 def run(ctx, args) -> Result:
@@ -36,62 +37,63 @@ def run(ctx, args) -> Result:
     state = ctx.store().load(files, config.app)
     color, release, live_release = _parties(state, stage.name)
     contract = bool(config.schema and config.schema.contract)
-    kind = lifecycle.readiness(state, color)
-    recorded = lifecycle.has_migration(state, "contract", live_release)
-    if kind == "contracted" or (kind == "retired" and not contract and not recorded):
-        ctx.say(f"retire {stage.name}: {color} {release} is already {kind}; nothing to do")
-        return _answer(ctx, stage, files, state, color, already=True)
-    _check_window(ctx, state, stage.name, config.retire.after_s, bool(args.now))
-    _check_routes(ctx, stage, state)
-    if kind != "retired":
-        _stop(ctx, config, stage, color, release)
-        state = lifecycle.with_readiness(state, color, "retired")
-        state = lifecycle.with_history(state, "retire", color, release, now_iso(), ctx.build())
-        files.write_state(state)
-        ctx.say(f"retire {stage.name}: {color} {release} is retired (stopped); rollback to it now "
-                "takes a redeploy")
-    if contract or recorded:
-        if not recorded:
-            migrations.contract(ctx, live_release)
-            state = lifecycle.with_migration(state, "contract", live_release, now_iso())
-        state = lifecycle.with_readiness(state, color, "contracted")
-        state = lifecycle.with_history(state, "contract", color, release, now_iso(), ctx.build(),
-                                       reason=f"schema contracted for {live_release}")
-        files.write_state(state)
-        ctx.say(f"retire {stage.name}: schema contracted for {live_release}; {color} {release} "
-                "can no longer be rolled back to (roll forward instead)")
-    return _answer(ctx, stage, files, state, color, already=False)
+    kind = state.readiness_of(color)
+    recorded = state.migration("contract", live_release) is not None
+    with ctx.fleet(stage) as fleet:
+        if kind == "contracted" or (kind == "retired" and not contract and not recorded):
+            ctx.say(f"retire {stage.name}: {color} {release} is already {kind}; nothing to do")
+            return _answer(ctx, stage, files, state, fleet, color, already=True)
+        _check_window(ctx, state, stage.name, config.retire.after_s, bool(args.now))
+        _check_routes(stage, fleet, state)
+        if kind != "retired":
+            _stop(ctx, config, stage, color, release)
+            state = state.with_readiness(color, "retired").with_event(
+                Event(now_iso(), "retire", color, None, release, _number(ctx)))
+            files.write_state(state)
+            ctx.say(f"retire {stage.name}: {color} {release} is retired (stopped); rollback to it now "
+                    "takes a redeploy")
+        if contract or recorded:
+            if not recorded:
+                migrations.contract(ctx, live_release)
+                state = state.with_migration("contract", live_release, now_iso())
+            state = state.with_readiness(color, "contracted").with_event(
+                Event(now_iso(), "contract", color, None, release, _number(ctx),
+                      reason=f"schema contracted for {live_release}"))
+            files.write_state(state)
+            ctx.say(f"retire {stage.name}: schema contracted for {live_release}; {color} {release} "
+                    "can no longer be rolled back to (roll forward instead)")
+        return _answer(ctx, stage, files, state, fleet, color, already=False)
 
 
-def _parties(state, stage: str) -> tuple[str, str | None, str | None]:
-    if not state or not state.get("live") or not state.get("previous"):
+def _number(ctx):
+    return (ctx.build() or {}).get("number")
+
+
+def _parties(state: State | None, stage: str) -> tuple[str, str | None, str | None]:
+    if not state or not state.live or not state.previous:
         raise Refused(f"nothing to retire in stage {stage}: no previous color is recorded")
-    colors = state.get("colors") or {}
-    color = state["previous"]
-    return color, (colors.get(color) or {}).get("release"), \
-        (colors.get(state["live"]) or {}).get("release")
+    return state.previous, state.release_of(state.previous), state.release_of(state.live)
 
 
 def _check_window(ctx, state, stage: str, after_s: float, now_flag: bool) -> None:
     left = lifecycle.window_left(state, after_s, time.time())
     if left is not None and left <= 0:
         return
-    at = (state.get("switch") or {}).get("at") or "an unrecorded time"
+    at = (state.switch.at if state.switch else None) or "an unrecorded time"
     if now_flag:
         ctx.say(f"retire {stage}: --now: the rollback window ({after_s:g} s after the switch at "
                 f"{at}) is cut short")
         return
     when = (f"it ends in {left:.0f} s" if left is not None else "no switch time is recorded")
-    raise Refused(f"retire {stage}: inside the rollback window: {state['live']} went live at {at} "
+    raise Refused(f"retire {stage}: inside the rollback window: {state.live} went live at {at} "
                   f"and retire.after_s is {after_s:g} s ({when}); until then rollback to "
-                  f"{state['previous']} is one vcl.use; retire later, or with --now; nothing changed")
+                  f"{state.previous} is one vcl.use; retire later, or with --now; nothing changed")
 
 
-def _check_routes(ctx, stage, state) -> None:
-    with ctx.fleet(stage) as fleet:
-        stray = lifecycle.stray_instances(state, fleet.lives())
+def _check_routes(stage, fleet, state: State) -> None:
+    stray = lifecycle.stray_instances(state, fleet.lives())
     if stray:
-        live_vcl = ((state.get("colors") or {}).get(state["live"]) or {}).get("vcl")
+        live_vcl = state.vcl_of(state.live)
         detail = ", ".join(f"{inst} serves {name or 'nothing'}" for inst, name in stray.items())
         raise Refused(f"retire {stage.name}: not every Varnish instance serves the live VCL "
                       f"{live_vcl}: {detail}; the previous color may still take traffic: run "
@@ -125,10 +127,11 @@ def _stop(ctx, config, stage, color: str, release: str | None) -> None:
                           f"stop them; {color} stays recorded as rollback-ready; run retire again")
 
 
-def _answer(ctx, stage, files, state, color, already: bool) -> Result:
-    record.write_outputs(ctx, stage, files, state)
-    kind = lifecycle.readiness(state, color)
+def _answer(ctx, stage, files, state: State, fleet, color, already: bool) -> Result:
+    write_outputs(ctx, stage, files, state, fleet)
+    kind = state.readiness_of(color)
     action = lifecycle.rollback_action(state)
     return Result(kind, {"stage": stage.name, "color": color, "readiness": kind,
-                         "already": already, "migrations": state.get("migrations") or [],
-                         "rollback": action})
+                         "already": already, "migrations": [m.to_json() for m in state.migrations],
+                         "rollback": {"action": action.action, "color": action.color,
+                                      "release": action.release, "why": action.why}})

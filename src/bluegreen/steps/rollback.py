@@ -1,33 +1,40 @@
-"""rollback --stage S: the previous color goes live again, after checking it still can."""
+"""rollback --stage S: the previous color goes live again, after checking it still can.
+
+By the previous color's readiness: hot is one vcl.use; retired is first deployed again and
+checked as verify checks it; contracted is refused (roll forward). Watch rolls back through
+this same code path (reason "watch").
+"""
+
+from contextlib import nullcontext
 
 from bluegreen.checks import http, preview
 from bluegreen.context import Result
 from bluegreen.errors import CheckFailed, DeployError, Refused
 from bluegreen.records import lifecycle
-from bluegreen.records.decide import after_switch, drift_advice, instance_colors, varnish_live
-from bluegreen.steps import _color, record
+from bluegreen.records.decide import drift_advice, instance_colors, varnish_live
+from bluegreen.records.state import State
+from bluegreen.steps import _color
 from bluegreen.steps._common import cool_the_rest, vcl_source
+from bluegreen.steps._outputs import write_outputs
 
 
 def run(ctx, args) -> Result:
     return roll_back(ctx, ctx.config.stage(args.stage), reason="manual")
 
 
-def roll_back(ctx, stage, reason: str) -> Result:
-    """The rollback code path, for the rollback step and for watch (reason "watch")."""
+def roll_back(ctx, stage, reason: str, fleet=None) -> Result:
+    """The rollback code path, for the rollback step and for watch (reason "watch", through the
+    fleet it has open)."""
     config = ctx.config
     files = ctx.files(stage)
     store = ctx.store()
     state = store.load(files, config.app)
-    if not state or not state.get("live"):
+    if not state or not state.live:
         raise Refused(f"nothing is recorded live for stage {stage.name}: nothing to roll back")
-    live, target = state["live"], state.get("previous")
-    last = (state.get("history") or [{}])[-1]
-    target_info = (state.get("colors") or {}).get(target or "", {})
-    # -- schema/readiness (issue 10): contracted refuses; retired is redeployed and verified first
-    _before_rollback(ctx, stage, state)
-    # -- end schema/readiness
-    with ctx.fleet(stage) as fleet:
+    live, target = state.live, state.previous
+    target_vcl = state.vcl_of(target)
+    with ctx.fleet(stage) if fleet is None else nullcontext(fleet) as fleet:
+        _before_rollback(ctx, stage, fleet, state)
         lives = fleet.lives()
         colors = instance_colors(config.app, stage.name, lives)
         if target and set(colors.values()) == {live, target}:
@@ -35,34 +42,34 @@ def roll_back(ctx, stage, reason: str) -> Result:
             served = live
         else:
             served = varnish_live(stage.name, colors)
-        if last.get("action") == "rollback" and served == live:
+        if state.last and state.last.action == "rollback" and served == live:
             ctx.say(f"{stage.name}: already rolled back to {live}; nothing to do "
                     "(release again to go forward)")
-            return _answer(ctx, stage, files, state, already=True)
-        if not target or not target_info.get("vcl"):
+            return _answer(ctx, stage, files, state, fleet, already=True)
+        if not target or not target_vcl:
             raise Refused(f"no previous color is recorded for stage {stage.name}: nothing to roll back to")
         if served == target:
             ctx.say(f"{stage.name}: Varnish already serves {target}; recording the rollback")
             window = 0.0
         else:
-            _check_ready(ctx, config, stage, files, store, fleet, target, target_info, served, live)
-            window = fleet.switch(target_info["vcl"], lives, stage.name).window_ms
-        state = after_switch(state, config.app, stage.name, to=target, release=None, vcls={},
-                             window_ms=window, instances=len(lives), forced=False, action="rollback",
-                             build=ctx.build(), key=f"rollback-{len(state.get('history') or [])}",
-                             reason=reason)
+            _check_ready(ctx, config, stage, files, store, fleet, state, served)
+            window = fleet.switch(target_vcl, lives, stage.name).window_ms
+        state = state.switched(to=target, release=None, vcls={}, window_ms=window, instances=len(lives),
+                               forced=False, action="rollback", build=ctx.build(),
+                               key=f"rollback-{len(state.history)}", reason=reason)
         files.write_state(state)
         cool_the_rest(ctx, stage, fleet, state)
-    ctx.say(f"rollback {stage.name}: {target} {target_info.get('release')} is live again; switch "
-            f"window {window:.3f} ms")
-    return _answer(ctx, stage, files, state, already=False)
+        ctx.say(f"rollback {stage.name}: {target} {state.release_of(target)} is live again; switch "
+                f"window {window:.3f} ms")
+        return _answer(ctx, stage, files, state, fleet, already=False)
 
 
-def _check_ready(ctx, config, stage, files, store, fleet, target, info, served, live):
+def _check_ready(ctx, config, stage, files, store, fleet, state: State, served) -> None:
+    live, target = state.live, state.previous
+    release, name = state.release_of(target), state.vcl_of(target)
     if served != live:
         raise Refused(f"Varnish serves {served or 'no color'} but the record says {live} is live: "
                       f"{drift_advice(stage.name, served, live)}")
-    release = info.get("release")
     headers = http.host_header(config)
     for server in stage.color_servers(target):
         answer = http.get(server, config.checks.version_path, config.checks.timeout_s, headers)
@@ -73,48 +80,46 @@ def _check_ready(ctx, config, stage, files, store, fleet, target, info, served, 
                           f"{seen or http.describe(answer)} (health {http.describe(health)}), "
                           f"expected {release} and healthy; release again instead; nothing live changed")
     source = None
-    if fleet.missing(info["vcl"]):
-        source = vcl_source(ctx, stage, files, info["vcl"], store)
+    if fleet.missing(name):
+        source = vcl_source(ctx, stage, files, name, store)
         if source is None:
-            raise Refused(f"VCL {info['vcl']} for {target} is no longer loaded, its source is not in "
+            raise Refused(f"VCL {name} for {target} is no longer loaded, its source is not in "
                           f"{files.dir} nor in the store, and the configuration no longer renders "
                           "it: release again instead; nothing live changed")
-    fleet.prepare({info["vcl"]: source}, config.vcl.compile_timeout_s)  # loads, or warms a cold one
-    healthy, seen = fleet.wait_healthy(info["vcl"], target, config.checks.wait_s)
+    fleet.prepare({name: source}, config.vcl.compile_timeout_s)  # loads, or warms a cold one
+    healthy, seen = fleet.wait_healthy(name, target, config.checks.wait_s)
     if not healthy:
-        raise Refused(f"cannot roll back {stage.name} to {target}: Varnish's probes in {info['vcl']} "
+        raise Refused(f"cannot roll back {stage.name} to {target}: Varnish's probes in {name} "
                       f"still see {seen} after {config.checks.wait_s:g} s; nothing live changed")
 
 
-def _answer(ctx, stage, files, state, already):
-    record.write_outputs(ctx, stage, files, state)
-    live = state["live"]
-    return Result(live, {"stage": stage.name, "live": live, "already": already,
-                         "release": (state.get("colors") or {}).get(live, {}).get("release")})
+def _answer(ctx, stage, files, state: State, fleet, already: bool) -> Result:
+    write_outputs(ctx, stage, files, state, fleet)
+    return Result(state.live, {"stage": stage.name, "live": state.live, "already": already,
+                               "release": state.release_of(state.live)})
 
 
 # -- readiness: what rollback does first (hot: nothing; retired: redeploy; contracted: refuse) --
 
-def _before_rollback(ctx, stage, state: dict | None) -> None:
+def _before_rollback(ctx, stage, fleet, state: State) -> None:
     action = lifecycle.rollback_action(state)
-    if action["action"] == lifecycle.REFUSE:
-        raise Refused(f"{action['why']}; nothing live changed")
-    if action["action"] != lifecycle.REDEPLOY:
+    if action.action == lifecycle.REFUSE:
+        raise Refused(f"{action.why}; nothing live changed")
+    if action.action != lifecycle.REDEPLOY:
         return
-    color, release = action["color"], action["release"]
-    with ctx.fleet(stage) as fleet:
-        colors = instance_colors(ctx.config.app, stage.name, fleet.lives())
+    color, release = action.color, action.release
+    colors = instance_colors(ctx.config.app, stage.name, fleet.lives())
     serving = [inst for inst, c in colors.items() if c == color]
     if serving and len(serving) == len(colors):
         return  # a rollback killed after its switch: roll_back records it
     if serving:
         raise Refused(f"{color} is live on {', '.join(serving)} but not on every instance: run "
                       f"'status --stage {stage.name}'; nothing was deployed")
-    ctx.say(f"rollback {stage.name}: this takes longer: {action['why']}")
-    _redeploy(ctx, stage, color, release, state)
+    ctx.say(f"rollback {stage.name}: this takes longer: {action.why}")
+    _redeploy(ctx, stage, color, release)
 
 
-def _redeploy(ctx, stage, color: str, release: str, state: dict) -> None:
+def _redeploy(ctx, stage, color: str, release: str) -> None:
     """The release back onto a retired color, checked as verify checks it: its servers, then
     through every Varnish with the preview header, then the smoke command (invariant 1 holds: the
     caller saw that no instance serves `color`). roll_back then loads the color's VCL if it is

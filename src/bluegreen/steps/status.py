@@ -5,6 +5,7 @@ from bluegreen.context import Result
 from bluegreen.errors import BluegreenError
 from bluegreen.observe import observe
 from bluegreen.records.decide import drift_advice
+from bluegreen.records.state import State
 from bluegreen.varnish import stats
 
 PENDING_TIMEOUT_S = 30  # status is an incident tool: schema.pending gets this long at most
@@ -33,11 +34,16 @@ def _one(ctx, config, stage) -> dict:
         state = store.load(files, config.app)
     except BluegreenError as exc:  # the record could not be read: a dependency failed (exit 3)
         state, problems, unreadable = None, [exc.message], True
-    facts = observe(ctx, stage, state)
+    fleet, unreachable = _open_fleet(ctx, stage)
+    try:
+        facts = observe(config, stage, state, fleet, unreachable)
+    finally:
+        if fleet is not None:
+            fleet.close()
     if facts["varnish_error"]:
         problems.append(facts["varnish_error"])
     problems += _problems(stage.name, facts, state)
-    recorded = state.get("live") if state else None
+    recorded = state.live if state else None
     schema = _schema(ctx, state)
     if schema.get("error") or "expand" in schema.get("pending", ()):
         problems.append(schema.get("error") or f"schema.pending says the expand of the live release "
@@ -54,26 +60,35 @@ def _one(ctx, config, stage) -> dict:
             "problems": problems}
 
 
-def _schema(ctx, state: dict | None) -> dict:
+def _open_fleet(ctx, stage):
+    """(the stage's open fleet, None) or (None, why it could not be opened): status still says
+    what the record and the servers say when Varnish cannot be asked."""
+    try:
+        return ctx.fleet(stage).open(), None
+    except BluegreenError as exc:
+        return None, exc.message
+
+
+def _schema(ctx, state: State | None) -> dict:
     """What schema.pending says of the recorded live release ({} when it is not configured)."""
-    live = ((state or {}).get("colors") or {}).get((state or {}).get("live") or "") or {}
+    release = state.release_of(state.live) if state else None
     schema = ctx.config.schema
-    if not live.get("release") or schema is None or not schema.pending:
+    if not release or schema is None or not schema.pending:
         return {}
     from bluegreen.schema import migrations
 
     try:
-        found = migrations.pending(ctx, live["release"], min(schema.timeout_s, PENDING_TIMEOUT_S))
-        return {"release": live["release"], "pending": sorted(found)}
+        found = migrations.pending(ctx, release, min(schema.timeout_s, PENDING_TIMEOUT_S))
+        return {"release": release, "pending": sorted(found)}
     except BluegreenError as exc:
-        return {"release": live["release"], "error": exc.message}
+        return {"release": release, "error": exc.message}
 
 
-def _problems(stage: str, facts: dict, state: dict | None) -> list[str]:
+def _problems(stage: str, facts: dict, state: State | None) -> list[str]:
     """Where Varnish, the servers and the record disagree, each with what to run."""
     instances = facts["instances"]
     served = {v["color"] for v in instances.values()}
-    recorded = state.get("live") if state else None
+    recorded = state.live if state else None
     if not instances:
         return []
     if len(served) > 1:
@@ -93,18 +108,18 @@ def _problems(stage: str, facts: dict, state: dict | None) -> list[str]:
     out = [f"{i} serves {v['vcl']}, whose source is not what bluegreen rendered under that name (it "
            f"was changed by hand?): run 'reconcile --stage {stage}' after discarding it, or release again"
            for i, v in instances.items() if v.get("source_ok") is False]
-    info = (state.get("colors") or {}).get(recorded or "") or {}
-    other = {i: v["vcl"] for i, v in instances.items() if recorded and info.get("vcl")
-             and v["vcl"] != info["vcl"]}
+    info = state.color(recorded)
+    other = {i: v["vcl"] for i, v in instances.items() if recorded and info.vcl
+             and v["vcl"] != info.vcl}
     if other:
-        out.append(f"{recorded} is live, but not the recorded VCL {info['vcl']}: "
+        out.append(f"{recorded} is live, but not the recorded VCL {info.vcl}: "
                    + ", ".join(f"{i} serves {v}" for i, v in other.items())
                    + f": another run switched; run 'adopt --stage {stage} --reason ...' if it is right")
     answers = {s["server"]: s["release"] for s in facts["colors"].get(recorded or "", [])}
-    wrong = {srv: rel for srv, rel in answers.items() if info.get("release") and rel != info["release"]}
+    wrong = {srv: rel for srv, rel in answers.items() if info.release and rel != info.release}
     if wrong:
         out.append(f"live {recorded} servers answer another release than the recorded "
-                   f"{info['release']}: " + ", ".join(f"{s} answers {r or 'nothing'}"
+                   f"{info.release}: " + ", ".join(f"{s} answers {r or 'nothing'}"
                                                       for s, r in wrong.items()))
     return out
 

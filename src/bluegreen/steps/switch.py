@@ -3,11 +3,11 @@
 With [warmup], the target color's cache is warmed through every instance first (best effort).
 """
 
-from bluegreen.compare.diff import check_switch  # compare's gate (issue 11)
 from bluegreen.context import Result
 from bluegreen.errors import Refused
-from bluegreen.records.decide import after_switch
 from bluegreen.records.lifecycle import with_expand_of
+from bluegreen.records.plan import Plan, Switched
+from bluegreen.records.state import State
 from bluegreen.steps._common import cool_the_rest
 
 
@@ -16,21 +16,22 @@ def run(ctx, args) -> Result:
     stage = config.stage(args.stage)
     files = ctx.files(stage)
     plan = files.read_plan("switch")
-    target, release = plan["passive"], plan.get("release")
+    target, release = plan.passive, plan.release
     forced = bool(getattr(args, "force", False))
-    _check_verified(plan, stage.name, forced)
-    check_switch(plan, stage.name, forced)  # compare's gate (issue 11): a failed compare refuses
+    check_verified(plan, stage.name, forced)
+    check_compared(plan, stage.name, forced)
     if forced:
         ctx.say(f"WARNING: --force: switching {stage.name} to {target} {release} without a passed "
                 "verify; this is recorded in the state and the report")
-    name = plan["vcl"][target]
+    name = plan.target_vcl
     with ctx.fleet(stage) as fleet:
         lives = fleet.lives()
-        if all(v == name for v in lives.values()) and lives != plan["expected"]:
+        if all(v == name for v in lives.values()) and lives != plan.expected:
             _check_release_still_there(config, stage, target, release, already=True)
             ctx.say(f"{stage.name}: {target} is already live on every instance; recording it")
-            window, count = (plan.get("switched") or {}).get("window_ms", 0.0), len(lives)
-            warmed = (plan.get("switched") or {}).get("warmup")
+            done = plan.switched
+            window, count = (done.window_ms or 0.0) if done else 0.0, len(lives)
+            warmed = done.warmup if done else None
         else:
             warm = _warmup_input(ctx, stage, plan, args)  # a bad file: exit 2 before anything moves
             if warm is not None:  # warm healthy servers; the checks below then come after it
@@ -40,15 +41,15 @@ def run(ctx, args) -> Result:
                 _check_release_still_there(config, stage, target, release)
             _check_schema(ctx, config, stage.name, release)
             _wait_for_probes(ctx, config, stage, fleet, name, target)
-            result = fleet.switch(name, plan["expected"], stage.name)
+            result = fleet.switch(name, plan.expected, stage.name)
             window, count = result.window_ms, result.instances
-        state = after_switch(plan.get("previous_state"), config.app, stage.name, to=target,
-                             release=release, vcls=plan["vcl"], window_ms=window, instances=count,
-                             forced=forced, action="switch", build=ctx.build(), key=plan["id"])
-        state = with_expand_of(state, plan)  # schema: this release's expand joins state["migrations"]
+        before = plan.previous_state or State(config.app, stage.name)
+        state = before.switched(to=target, release=release, vcls=plan.vcl, window_ms=window,
+                                instances=count, forced=forced, action="switch", build=ctx.build(),
+                                key=plan.id)
+        state = with_expand_of(state, plan)  # schema: this release's expand joins the migrations
         files.write_state(state)
-        plan["switched"] = {"to": target, "vcl": name, "window_ms": window, "instances": count,
-                            "forced": forced, "at": state["switch"]["at"], "warmup": warmed}
+        plan.switched = Switched(target, name, window, count, forced, state.switch.at, warmed)
         files.write_plan(plan)
         for line in cool_the_rest(ctx, stage, fleet, state):
             ctx.say(f"  {line}")
@@ -59,7 +60,7 @@ def run(ctx, args) -> Result:
                            "warmup": warmed})
 
 
-def _warmup_input(ctx, stage, plan: dict, args):
+def _warmup_input(ctx, stage, plan: Plan, args):
     """(requests, preview token) for warming the target's cache, read and checked before anything
     moves; None when [warmup] is absent or this switch skips it (saying why)."""
     if ctx.config.warmup is None:
@@ -137,20 +138,35 @@ def _check_release_still_there(config, stage, color: str, release: str, already:
                           f"{stage.name} again; nothing live changed")
 
 
-def _check_verified(plan: dict, stage: str, forced: bool) -> None:
-    target, release = plan["passive"], plan.get("release")
-    if not release or not plan.get("vcl") or target not in plan["vcl"]:
+def check_verified(plan: Plan, stage: str, forced: bool) -> None:
+    target, release = plan.passive, plan.release
+    if not release or not plan.target_vcl:
         raise Refused(f"nothing was deployed in this plan: run 'deploy --stage {stage} --version V',"
                       " then 'verify', before 'switch'")
     if forced:
         return
-    failed = plan.get("verify_failed")
-    if failed and failed.get("release") == release:
-        names = ", ".join(str(n) for n in (failed.get("failed") or [])[:3])
+    failed = plan.verify_failed
+    if failed and failed.release == release:
+        names = ", ".join(failed.failed[:3])
         raise Refused(f"verify failed for {target} {release} ({names}): "
                       f"fix it and run 'verify --stage {stage}' again; nothing live changed")
-    verified = plan.get("verified") or {}
-    if (verified.get("color"), verified.get("release"), verified.get("vcl")) != \
-            (target, release, plan["vcl"][target]):
+    verified = plan.verified
+    if verified is None or (verified.color, verified.release, verified.vcl) != \
+            (target, release, plan.target_vcl):
         raise Refused(f"{target} {release} has not passed verify: run 'verify --stage {stage}' "
                       "before 'switch' (or --force, which is recorded)")
+
+
+def check_compared(plan: Plan, stage: str, forced: bool) -> None:
+    """compare's gate: refuse when compare ran for this release and failed (unless --force); a
+    later compare that passes for the same release lifts it, as a later verify does."""
+    failed = plan.compare_failed
+    if forced or failed is None or (failed.color, failed.release) != (plan.passive, plan.release):
+        return
+    first = failed.failures[0] if failed.failures else {}
+    what = (f"first: {first.get('request')} {first.get('field')}" if first.get("request")
+            else f"expected changes not seen: {', '.join(failed.missing[:3])}" if failed.missing
+            else "see junit-compare.xml")
+    raise Refused(f"compare failed for {failed.color} {failed.release} ({what}): fix the "
+                  f"release or declare the change, then run 'compare --stage {stage}' again "
+                  "(or --force, which is recorded); nothing live changed")

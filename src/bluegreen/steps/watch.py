@@ -8,13 +8,15 @@ on_inconclusive fail/rollback, or a rollback that was not possible), 3 the sourc
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from bluegreen.context import Result
-from bluegreen.errors import BluegreenError, Drift, MetricsError, Refused
-from bluegreen.model import now_iso
-from bluegreen.records import lifecycle
+from bluegreen.errors import BluegreenError, CheckFailed, Drift, MetricsError, Refused
+from bluegreen.model import now_iso, parse_at
 from bluegreen.records.decide import instance_colors, varnish_live
 from bluegreen.records.files import write_text
+from bluegreen.records.state import State
+from bluegreen.steps._outputs import write_outputs
 from bluegreen.watch import verdict
 
 
@@ -26,23 +28,37 @@ def run(ctx, args) -> Result:
         return Result("not configured, skipped", {"stage": stage.name, "configured": False})
     files = ctx.files(stage)
     state = ctx.store().load(files, config.app)
-    if not state or not state.get("live"):
+    if not state or not state.live:
         raise Refused(f"nothing is recorded live for stage {stage.name}: nothing to watch (run "
                       "'watch' after 'switch' and 'record')")
     done = _already_watched(state)
     if done:
         ctx.say(f"watch {stage.name}: this switch was already watched: {done['verdict']} "
                 f"({done['why']}); nothing to do")
-        return Result(done["verdict"], {"stage": stage.name, **done, "already": True}, done["exit"])
-    _guard_served(ctx, stage, state)
-    return _watch(ctx, stage, files, state, _source(config.watch, stage, config.app))
+        return _end(stage, {"stage": stage.name, **done, "already": True}, None)
+    with ctx.fleet(stage) as fleet:
+        _guard_served(ctx, stage, fleet, state)
+        return _watch(ctx, stage, files, fleet, state, _source(config.watch, stage, config.app))
 
 
-def _watch(ctx, stage, files, state, source) -> Result:
+def _end(stage, data: dict, error: BluegreenError | None) -> Result:
+    """The watch's answer: its verdict on stdout, and the exit its record says (an error carries
+    the verdict's data to the CLI)."""
+    code, text = data["exit"], data["verdict"]
+    if error is not None:
+        error.data, error.text = data, text
+        raise error
+    if code == 0:
+        return Result(text, data)
+    failure = MetricsError if code == 3 else CheckFailed
+    raise failure(f"watch {stage.name}: {str(text).upper()}: {data['why']}", data, text)
+
+
+def _watch(ctx, stage, files, fleet, state, source) -> Result:
     settings = ctx.config.watch
     rules = verdict.Rules(settings.max_error_rate, settings.min_requests, settings.on_inconclusive)
-    live, previous = state["live"], state.get("previous")
-    readiness = lifecycle.readiness(state, previous)  # a record older than readiness: hot
+    live, previous = state.live, state.previous
+    readiness = state.readiness_of(previous)  # a record older than readiness: hot
     record = _new_record(state, settings, source, live, previous)
     planned = verdict.intervals(settings.seconds, settings.interval_s)
     ctx.say(f"watch {stage.name}: {live} {record['release']} for {settings.seconds:g} s in {planned} "
@@ -51,14 +67,14 @@ def _watch(ctx, stage, files, state, source) -> Result:
     if previous and readiness != "hot":
         ctx.say(f"watch {stage.name}: {previous} is {readiness or 'of unknown readiness'}, not hot: "
                 "a failing verdict will not roll back")
-    error = None
+    error: BluegreenError | None = None
     try:
         _observe(ctx, stage, state, source, rules, record, planned)
     except MetricsError as exc:
         error = exc
         record.update(verdict="error", why=exc.message, exit=exc.exit_code)
         if ctx.config.watch.on_source_error == "rollback":  # blind after a switch: go back, exit 3
-            error = _roll_back(ctx, stage, files, state, record, previous, readiness) or exc
+            error = _roll_back(ctx, stage, files, fleet, record, previous, readiness) or exc
             if (record.get("rollback") or {}).get("done"):
                 error = MetricsError(exc.message.replace("; nothing was rolled back", "")
                                      + f"; rolled back to {previous} (watch.on_source_error)")
@@ -67,21 +83,18 @@ def _watch(ctx, stage, files, state, source) -> Result:
         result = verdict.outcome(record["intervals"], rules)
         record.update(verdict=result["verdict"], why=result["why"], exit=result["exit"])
         if result["rollback"]:
-            error = _roll_back(ctx, stage, files, state, record, previous, readiness)
+            error = _roll_back(ctx, stage, files, fleet, record, previous, readiness)
     record["finished"] = now_iso()
-    state = _save(ctx, stage, files, state, record, rules)
-    ctx.say(f"bluegreen: {error.message}" if error else
-            f"watch {stage.name}: {record['verdict'].upper()}: {record['why']}")
-    data = {"stage": stage.name, **record, "live": state.get("live")}
-    if error:
-        data.update(ok=False, error=error.message)
-    return Result(record["verdict"], data, record["exit"])
+    state = _save(ctx, stage, files, fleet, state, record, rules)
+    if not error and record["exit"] == 0:
+        ctx.say(f"watch {stage.name}: {record['verdict'].upper()}: {record['why']}")
+    return _end(stage, {"stage": stage.name, **record, "live": state.live}, error)
 
 
 def _observe(ctx, stage, state, source, rules, record, planned) -> None:
     settings = ctx.config.watch
     live = record["color"]
-    baseline = source.begin(live, record["previous"], _epoch((state.get("switch") or {}).get("at")))
+    baseline = source.begin(live, record["previous"], parse_at(state.switch.at if state.switch else None))
     record["baseline"] = baseline
     start = time.monotonic()
     try:
@@ -97,7 +110,7 @@ def _observe(ctx, stage, state, source, rules, record, planned) -> None:
         source.end()
 
 
-def _roll_back(ctx, stage, files, state, record, previous, readiness) -> BluegreenError | None:
+def _roll_back(ctx, stage, files, fleet, record, previous, readiness) -> BluegreenError | None:
     """Roll back through the rollback code path; the error when it refused or failed."""
     if not previous or readiness != "hot":
         why = (f"cannot roll back to {previous}: it is {readiness or 'of unknown readiness'}, not "
@@ -112,38 +125,39 @@ def _roll_back(ctx, stage, files, state, record, previous, readiness) -> Bluegre
 
     ctx.say(f"watch {stage.name}: {record['why']}: rolling back to {previous}")
     try:
-        answer = roll_back(ctx, stage, reason="watch")
+        answer = roll_back(ctx, stage, reason="watch", fleet=fleet)
     except BluegreenError as exc:
         record["rollback"] = {"done": False, "to": previous, "why": exc.message}
         record.update(why=record["why"] + f"; the rollback failed: {exc.message}",
                       exit=max(record["exit"], exc.exit_code))
         return exc
-    rolled = files.read_local_state(ctx.config.app) or {}
-    last = (rolled.get("history") or [{}])[-1]
+    rolled = files.read_local_state(ctx.config.app)
+    last = rolled.last if rolled else None
     record["rollback"] = {"done": True, "to": answer.data.get("live"), "release":
-                          answer.data.get("release"), "at": last.get("at"), "key": last.get("key")}
+                          answer.data.get("release"), "at": last.at if last else None,
+                          "key": last.key if last else None}
     return None
 
 
-def _save(ctx, stage, files, state, record, rules) -> dict:
+def _save(ctx, stage, files, fleet, state: State, record, rules) -> State:
     """Add the verdict to what is recorded now (a rollback's record stays as it wrote it)."""
     from bluegreen.checks import junit
-    from bluegreen.steps.record import write_outputs
 
     current = files.read_local_state(ctx.config.app) if (record.get("rollback") or {}).get("done") \
         else None
-    state = {**(current or state), "watch": record}
+    state = replace(current or state, watch=record)
     files.write_state(state)
     write_text(files.dir / "junit-watch.xml",
                junit.render_watch(stage.name, record, rules.on_inconclusive, now_iso()))
-    write_outputs(ctx, stage, files, state)
+    write_outputs(ctx, stage, files, state, fleet)
     return state
 
 
-def _new_record(state, settings, source, live, previous) -> dict:
-    return {"release": ((state.get("colors") or {}).get(live) or {}).get("release"), "color": live,
+def _new_record(state: State, settings, source, live, previous) -> dict:
+    went = state.went_live()
+    return {"release": state.release_of(live), "color": live,
             "previous": previous, "source": source.name, "started": now_iso(), "finished": None,
-            "switch_key": verdict.went_live(state).get("key"), "intervals": [], "verdict": None, "why": None,
+            "switch_key": went.key if went else None, "intervals": [], "verdict": None, "why": None,
             "exit": None, "rollback": None,
             "settings": {"seconds": settings.seconds, "interval_s": settings.interval_s,
                          "max_error_rate": settings.max_error_rate,
@@ -151,18 +165,17 @@ def _new_record(state, settings, source, live, previous) -> dict:
                          "on_inconclusive": settings.on_inconclusive}}
 
 
-def _already_watched(state: dict) -> dict | None:
+def _already_watched(state: State) -> dict | None:
     """The finished verdict on the switch now recorded live (a source error is watched again)."""
-    record = verdict.current(state)
+    record = state.current_watch()
     return record if record and record.get("exit") != 3 else None
 
 
-def _guard_served(ctx, stage, state) -> None:
+def _guard_served(ctx, stage, fleet, state: State) -> None:
     """Watch what Varnish serves; when it is not the recorded live color, say so and stop."""
-    with ctx.fleet(stage) as fleet:
-        served = varnish_live(stage.name, instance_colors(ctx.config.app, stage.name, fleet.lives()))
-    if served != state["live"]:
-        raise Drift(f"Varnish serves {served or 'no color'} but the record says {state['live']} is "
+    served = varnish_live(stage.name, instance_colors(ctx.config.app, stage.name, fleet.lives()))
+    if served != state.live:
+        raise Drift(f"Varnish serves {served or 'no color'} but the record says {state.live} is "
                     f"live: run 'status --stage {stage.name}' to see the drift; nothing was watched")
 
 
@@ -179,17 +192,3 @@ def _source(settings, stage, app: str):
 def _sleep_until(deadline: float) -> None:
     while (left := deadline - time.monotonic()) > 0:
         time.sleep(min(left, 0.5))
-
-
-def _epoch(at: str | None) -> float | None:
-    """Seconds since the epoch of a recorded 2026-11-29T10:00:00.123Z, None if absent or odd."""
-    if not at:
-        return None
-    import calendar
-
-    try:
-        whole, _, rest = at.rstrip("Z").partition(".")
-        fraction = float("0." + rest) if rest.isdigit() else 0.0
-        return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + fraction
-    except ValueError:
-        return None

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 from bluegreen.errors import BluegreenError, Refused, VarnishError
 from bluegreen.model import Address
-from bluegreen.varnish.admin import COMPILE_TIMEOUT_S, VarnishAdmin, named
+from bluegreen.varnish.admin import COMPILE_TIMEOUT_S, Reply, VarnishAdmin, named
 
 
 class ActiveVcl:
@@ -238,7 +238,7 @@ class Fleet:
             raise Refused(f"VCL {target} is not loaded on {', '.join(lacking)}: run 'deploy' "
                           "for this stage again to load it")
         line = (self.target.move(target) + "\n").encode()
-        replies: dict[int, object] = {}
+        replies: dict[int, Reply | VarnishError] = {}
         with _signals_deferred():
             start = time.perf_counter()
             for n, admin in enumerate(self.admins):
@@ -253,7 +253,7 @@ class Fleet:
                     except VarnishError as exc:
                         replies[n] = exc
             window_ms = (time.perf_counter() - start) * 1000
-            failed = {n: r for n, r in replies.items() if isinstance(r, Exception) or not r.ok}
+            failed = {n: r for n, r in replies.items() if isinstance(r, VarnishError) or not r.ok}
             if failed:
                 self._revert(replies, failed, expected, target, stage)
             self._recheck(target, expected, stage)
@@ -282,9 +282,9 @@ class Fleet:
             inst = str(admin.address)
             if n in failed:
                 reply = failed[n]
-                said = reply.message if isinstance(reply, Exception) else reply.describe()
+                said = reply.message if isinstance(reply, VarnishError) else reply.describe()
                 notes.append(f"{inst} answered {said}")
-                if isinstance(reply, Exception):  # unknown outcome: put it back on a new connection
+                if isinstance(reply, VarnishError):  # unknown outcome: put it back on a new connection
                     note = self._put_back(self._make(admin.address), expected[inst], fresh=True)
                     notes.append(note)
                     stuck += [inst] if "could NOT" in note else []

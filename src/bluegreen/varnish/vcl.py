@@ -122,7 +122,8 @@ def render(config: Config, stage: Stage, color: str) -> str:
         return template.render(context(config, stage, color))
     except jinja2.TemplateError as exc:
         where = f"{user}" if user is not None else "the built-in template"
-        line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+        lineno = getattr(exc, "lineno", None)
+        line = f" line {lineno}" if lineno else ""
         raise ConfigError(f"vcl.template: {where}{line}: {exc.message}") from None
 
 

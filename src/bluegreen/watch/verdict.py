@@ -117,32 +117,3 @@ def _show(value) -> str:
 
 def _note(figures: Figures) -> str:
     return f" ({figures.note})" if figures.note else ""
-
-
-def current(state: dict) -> dict | None:
-    """The finished watch of the switch that made the record's live color live (or of the
-    rollback it made), None when the record's watch is of an earlier switch or unfinished."""
-    record = state.get("watch")
-    if not isinstance(record, dict) or not record.get("finished"):
-        return None
-    last = went_live(state).get("key")
-    rollback = record.get("rollback") or {}
-    return record if last is not None and last in (record.get("switch_key"), rollback.get("key")) else None
-
-
-def went_live(state: dict) -> dict:
-    """The history entry that made the recorded live color live (a switch or a rollback; later
-    entries such as a retire move nothing); {} when there is none."""
-    return next((h for h in reversed(state.get("history") or []) if isinstance(h, dict) and h.get("to")),
-                {})
-
-
-def summary(record: dict) -> str:
-    """A few words for summary.txt: 'watch FAIL, rolled back to blue'."""
-    text = f"watch {str(record.get('verdict')).upper()}"
-    rollback = record.get("rollback") or {}
-    if rollback.get("done"):
-        return f"{text}, rolled back to {rollback.get('to')}"
-    if rollback:
-        return f"{text}, NOT rolled back"
-    return text
