@@ -69,7 +69,8 @@ class Context:
         return self._secrets[path]
 
     def fleet(self, stage):
-        from bluegreen.varnish.fleet import ActiveVcl, Fleet, Label
+        from bluegreen.varnish.fleet import Fleet
+        from bluegreen.varnish.targets import ActiveVcl, Label
 
         target = Label(stage.label) if self.config.label_mode else ActiveVcl()
         return Fleet(stage.varnish, [self.secret(p) for p in stage.secret_files],
@@ -82,7 +83,7 @@ class Context:
         from bluegreen.varnish import tunnel
 
         return {"connect": tunnel.connector(stage.admin_command, f"admin_command of stage {stage.name}",
-                                            self.config.base_dir), "open_at_once": True}
+                                            self.config.base_dir)}
 
     def store(self):
         """Where the recorded state comes from: inside a Jenkins build (BUILD_NUMBER and JOB_NAME

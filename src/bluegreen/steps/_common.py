@@ -7,6 +7,7 @@ from bluegreen.errors import Refused
 from bluegreen.records.decide import instance_colors
 from bluegreen.records.plan import Plan
 from bluegreen.records.state import State
+from bluegreen.varnish import upkeep
 from bluegreen.varnish.names import color_of
 
 
@@ -45,4 +46,4 @@ def vcl_source(ctx, stage, files, name: str, store=None) -> str | None:
 def cool_the_rest(ctx, stage, fleet, state: State) -> list[str]:
     """After a switch or a rollback: only the live VCL and the rollback target stay warm."""
     warm = {info.vcl for info in state.colors.values() if info.readiness in ("live", "hot")} - {None}
-    return fleet.settle(lambda n: color_of(ctx.config.app, stage.name, n), warm)
+    return upkeep.cool(fleet, lambda n: color_of(ctx.config.app, stage.name, n), warm)

@@ -16,7 +16,7 @@ from bluegreen.records.plan import Plan
 from bluegreen.schema import migrations
 from bluegreen.steps import _color
 from bluegreen.steps._common import guard_plan_holds
-from bluegreen.varnish import names, vcl
+from bluegreen.varnish import names, upkeep, vcl
 
 RELEASE_RE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f-][^\s\x00-\x1f\x7f-\x9f]{0,127}")
 
@@ -87,6 +87,6 @@ def _housekeep(ctx, config, stage, fleet, plan: Plan) -> None:
     protect = set(plan.vcl.values()) | {v for v in plan.expected.values() if v}
     if plan.previous_state:
         protect |= {info.vcl for info in plan.previous_state.colors.values() if info.vcl}
-    for line in fleet.housekeep(lambda n: names.discardable_color(config.app, stage.name, n),
-                                config.vcl.keep, protect):
+    for line in upkeep.housekeep(fleet, lambda n: names.discardable_color(config.app, stage.name, n),
+                                 config.vcl.keep, protect):
         ctx.say(f"  {line}")

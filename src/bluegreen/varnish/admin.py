@@ -24,6 +24,7 @@ CLIS_PARAM = 106
 CLIS_AUTH = 107
 OLDEST = (6, 0, 2)  # vcl.list -j first appeared in 6.0.2
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,199}")
+VCL_LIST = "vcl.list -j"
 STATUS_TEXT = {100: "syntax error", 101: "unknown command", 102: "unimplemented",
                104: "too few arguments", 105: "too many arguments", 106: "bad parameter",
                107: "authentication required", 300: "cannot do that now", 400: "communication error",
@@ -201,7 +202,11 @@ class VarnishAdmin:
     def vcl_list(self) -> list[dict]:
         """Every loaded VCL: dicts with name, status (active/available/discarded), state,
         temperature, and for a label its target (`label.name`); discarded ones included."""
-        return [e for e in self._json("vcl.list -j")
+        return self.vcl_entries(self.call(VCL_LIST))
+
+    def vcl_entries(self, reply: Reply) -> list[dict]:
+        """The entries of a `vcl.list -j` reply (one the fleet asked for with every other)."""
+        return [e for e in _parse_json(reply.body, self.address, VCL_LIST)
                 if isinstance(e, dict) and isinstance(e.get("name"), str)]
 
     def active_vcl(self) -> str | None:
@@ -251,18 +256,28 @@ class VarnishAdmin:
 
         `backend.list -j` where Varnish has it; plain `backend.list` where it answers "invalid
         flags" (Varnish 6.0 never implemented -j for it)."""
-        line = f"backend.list -j {pattern}"
-        reply = self.call(line, check=False)
+        line = backends_line(pattern)
+        found = self.backends(self.call(line, check=False), line)
+        if found is None:
+            found = self.backends(self.call(backends_line(pattern, plain=True)), "")
+        return found
+
+    def backends(self, reply: Reply, line: str) -> dict[str, str] | None:
+        """The backends of a `backend.list` reply (plain when `line` is ""); None when a
+        `backend.list -j` was refused as a flag this Varnish does not know (6.0)."""
+        if not line:
+            return _plain_backends(self.check(reply, "backend.list").body)
         if reply.status in (CLIS_PARAM, 100, 101, 102):
-            return _plain_backends(self.call(f"backend.list {pattern}").body)
+            return None
         self.check(reply, line)
         for item in _parse_json(reply.body, self.address, line):
             if isinstance(item, dict):
                 return {name: _health(info) for name, info in item.items()}
         return {}
 
-    def _json(self, line: str) -> list:
-        return _parse_json(self.call(line).body, self.address, line)
+
+def backends_line(pattern: str, plain: bool = False) -> str:
+    return f"backend.list {pattern}" if plain else f"backend.list -j {pattern}"
 
 
 def named(name: str) -> str:

@@ -17,43 +17,14 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import threading
 import time
 from contextlib import contextmanager
 
 from bluegreen.errors import BluegreenError, Refused, VarnishError
 from bluegreen.model import Address
-from bluegreen.varnish.admin import COMPILE_TIMEOUT_S, Reply, VarnishAdmin, named
-
-
-class ActiveVcl:
-    """Mode "vcl": what is live is the active VCL; `vcl.use` moves it."""
-
-    kind = "active VCL"
-
-    def live(self, entries: list[dict]) -> str | None:
-        return next((e["name"] for e in entries if e.get("status") == "active"), None)
-
-    def move(self, name: str) -> str:
-        return f"vcl.use {named(name)}"
-
-
-class Label:
-    """Mode "label": what is live is the VCL the label points to; `vcl.label` moves it."""
-
-    kind = "label"
-
-    def __init__(self, label: str):
-        self.label = named(label)
-
-    def live(self, entries: list[dict]) -> str | None:
-        for e in entries:
-            if e.get("name") == self.label and e.get("state") == "label":
-                target = e.get("label")
-                return target.get("name") if isinstance(target, dict) else None
-        return None
-
-    def move(self, name: str) -> str:
-        return f"vcl.label {self.label} {named(name)}"
+from bluegreen.varnish.admin import COMPILE_TIMEOUT_S, VCL_LIST, Reply, VarnishAdmin, backends_line, named
+from bluegreen.varnish.targets import ActiveVcl
 
 
 class SwitchResult:
@@ -69,12 +40,11 @@ class HalfSwitched(VarnishError):
 
 class Fleet:
     def __init__(self, addresses: tuple[Address, ...], secrets, timeout: float = 5.0,
-                 connect=socket.create_connection, target=None, open_at_once: bool = False):
+                 connect=socket.create_connection, target=None):
         secrets = secrets if isinstance(secrets, list | tuple) else [secrets] * len(addresses)
         self.addresses = addresses
         self._secret = dict(zip(addresses, secrets, strict=True))
         self._timeout, self._connect = timeout, connect
-        self._open_at_once = open_at_once  # a connection that takes a while (ssh): all in parallel
         self.target = target or ActiveVcl()
         self.admins: list[VarnishAdmin] = []
 
@@ -82,21 +52,9 @@ class Fleet:
         return VarnishAdmin(address, self._secret[address], timeout=self._timeout, connect=self._connect)
 
     def open(self) -> Fleet:
-        """Connect and authenticate to every instance, or to none."""
-        if self._open_at_once and len(self.addresses) > 1:
-            return self._open_in_parallel()
-        try:
-            for address in self.addresses:
-                self.admins.append(self._make(address).open())
-        except BluegreenError:
-            self.close()
-            raise
-        return self
-
-    def _open_in_parallel(self) -> Fleet:
-        """As open(), each connection on its own thread (each ends within its admin timeout)."""
-        import threading
-
+        """Connect and authenticate to every instance, or to none: all at once, each on its own
+        thread (a far instance, or an ssh admin_command, takes a while; each ends within its
+        admin timeout), so opening waits for the slowest, not for their sum."""
         self.admins = [self._make(address) for address in self.addresses]
         failed: list[BaseException | None] = [None] * len(self.admins)
 
@@ -134,15 +92,52 @@ class Fleet:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    # -- asking every instance at once -----------------------------------------------------------
+    def ask(self, lines: str | dict[VarnishAdmin, list[str]], check: bool = True
+            ) -> dict[VarnishAdmin, list[Reply]]:
+        """Send `lines` (one command for every instance, or each instance its own commands) to
+        every instance before reading any reply: a step waits for the farthest instance once,
+        not for each in turn. Every reply is read (the connections stay in step) before the first
+        failure is raised; with check, a refusal is a failure."""
+        asked = {a: [lines] if isinstance(lines, str) else list(lines.get(a, ())) for a in self.admins}
+        replies: dict[VarnishAdmin, list[Reply]] = {}
+        failures: list[VarnishError] = []
+        for admin, commands in asked.items():
+            try:
+                admin.send("".join(c + "\n" for c in commands).encode())
+            except VarnishError as exc:
+                failures.append(exc)
+                asked[admin] = []
+        for admin, commands in asked.items():
+            replies[admin] = []
+            for command in commands:
+                try:
+                    reply = admin.recv()
+                except VarnishError as exc:
+                    failures.append(exc)
+                    break
+                replies[admin].append(reply)
+                if check:
+                    try:
+                        admin.check(reply, command)
+                    except VarnishError as exc:
+                        failures.append(exc)
+        if failures:
+            raise failures[0]
+        return replies
+
     # -- reading --------------------------------------------------------------------------------
     def lives(self, listing: dict[str, list[dict]] | None = None) -> dict[str, str | None]:
         """{instance: the VCL it serves live} (the active VCL, or the label's target)."""
         listing = self.listing() if listing is None else listing
         return {inst: self.target.live(entries) for inst, entries in listing.items()}
 
-    def listing(self) -> dict[str, list[dict]]:
-        """{instance: vcl.list entries}, discarded ones left out: a discarded VCL is not there."""
-        return {str(a.address): [e for e in a.vcl_list() if e.get("status") != "discarded"]
+    def listing(self, discarded: bool = False) -> dict[str, list[dict]]:
+        """{instance: vcl.list entries}, discarded ones left out unless asked for: a discarded VCL
+        is not there (but its name may still be busy)."""
+        replies = self.ask(VCL_LIST)
+        return {str(a.address): [e for e in a.vcl_entries(replies[a][0])
+                                 if discarded or e.get("status") != "discarded"]
                 for a in self.admins}
 
     def missing(self, name: str, listing: dict[str, list[dict]] | None = None) -> list[str]:
@@ -156,17 +151,30 @@ class Fleet:
         go live) and, when `ours(name)` says it is ours, in the live VCL too (it routes the
         preview header until the switch). Queried per color, so a large fleet's answer stays
         under cli_limit."""
-        view = {}
+        lives = self.lives() if ours else {}
+        patterns = {}
         for admin in self.admins:
-            names = [vcl]
-            live = self.target.live(admin.vcl_list()) if ours else None
-            if live and live != vcl and ours(live):
-                names.append(live)
-            found = {}
-            for name in names:
-                found.update(admin.backend_list(f"{named(name)}.{color}_*"))
-            view[str(admin.address)] = found
-        return view
+            live = lives.get(str(admin.address))
+            names = [vcl] + ([live] if live and live != vcl and ours(live) else [])
+            patterns[admin] = [f"{named(name)}.{color}_*" for name in names]
+        replies = self.ask({a: [backends_line(p) for p in ps] for a, ps in patterns.items()}, check=False)
+        view: dict = {}
+        plain: dict = {}
+        for admin, ps in patterns.items():
+            found: dict[str, str] = {}
+            for pattern, reply in zip(ps, replies[admin], strict=True):
+                got = admin.backends(reply, backends_line(pattern))
+                if got is None:  # Varnish 6.0: no -j for backend.list
+                    plain.setdefault(admin, []).append(pattern)
+                else:
+                    found.update(got)
+            view[admin] = found
+        if plain:
+            again = self.ask({a: [backends_line(p, plain=True) for p in ps] for a, ps in plain.items()})
+            for admin, answered in again.items():
+                for reply in answered:
+                    view[admin].update(admin.backends(reply, ""))
+        return {str(a.address): found for a, found in view.items()}
 
     def wait_healthy(self, vcl: str, color: str, wait_s: float, ours=None) -> tuple[bool, str]:
         """Poll until every instance's probes see the color's backends healthy, or wait_s passes.
@@ -192,15 +200,13 @@ class Fleet:
         A VCL that was discarded but is still busy counts as absent: its name is waited for."""
         done = []
         for name, source in vcls.items():
-            loading = []
-            for admin in self.admins:
-                entry = self._entry(admin, name, compile_timeout)
-                if entry is None:
-                    admin.send_inline(name, source, "warm")
-                    loading.append(admin)
-                elif _needs_warming(entry):
-                    admin.vcl_state(name, "warm")
-                    done.append(f"warmed {name} on {admin.address}")
+            entries = self._entries(name, compile_timeout)
+            loading = [a for a in self.admins if entries[a] is None]
+            cold = [a for a in self.admins if entries[a] is not None and _needs_warming(entries[a])]
+            for admin in loading:
+                admin.send_inline(name, source, "warm")
+            self.ask({a: [f"vcl.state {named(name)} warm"] for a in cold})
+            done += [f"warmed {name} on {a.address}" for a in cold]
             failures = []
             for admin in loading:
                 try:
@@ -212,15 +218,18 @@ class Fleet:
                 raise failures[0]
         return done
 
-    def _entry(self, admin: VarnishAdmin, name: str, wait_s: float) -> dict | None:
-        """The VCL's entry on one instance; None when absent (after a discarded one is gone)."""
+    def _entries(self, name: str, wait_s: float) -> dict[VarnishAdmin, dict | None]:
+        """The VCL's entry on each instance; None where absent (once a discarded one is gone)."""
         end = time.monotonic() + wait_s
         while True:
-            entry = next((e for e in admin.vcl_list() if e["name"] == name), None)
-            if entry is None or entry.get("status") != "discarded":
-                return entry
+            listing = self.listing(discarded=True)
+            entries = {a: next((e for e in listing[str(a.address)] if e["name"] == name), None)
+                       for a in self.admins}
+            busy = [a for a, e in entries.items() if e is not None and e.get("status") == "discarded"]
+            if not busy:
+                return entries
             if time.monotonic() >= end:
-                raise VarnishError(f"VCL {name} on {admin.address} was discarded but is still busy "
+                raise VarnishError(f"VCL {name} on {busy[0].address} was discarded but is still busy "
                                    f"after {wait_s:g} s, so it cannot be loaded again yet: retry later")
             time.sleep(0.2)
 
@@ -319,53 +328,15 @@ class Fleet:
 
     def move(self, name: str) -> list[str]:
         """Make `name` live on every instance not already serving it (reconcile); the fixed ones."""
-        fixed = []
-        for admin, live in zip(self.admins, self.lives().values(), strict=True):
-            if live != name:
-                admin.call(self.target.move(name))
-                fixed.append(str(admin.address))
-        return fixed
+        lives = self.lives()
+        wrong = [a for a in self.admins if lives[str(a.address)] != name]
+        self.ask({a: [self.target.move(name)] for a in wrong})
+        return [str(a.address) for a in wrong]
 
     # -- after the switch -----------------------------------------------------------------------
     def ban(self, expression: str) -> None:
-        """The same ban on every instance."""
-        for admin in self.admins:
-            admin.ban(expression)
-
-    def settle(self, ours, warm: set[str]) -> list[str]:
-        """Let our VCLs other than `warm` (live and rollback target) cool down: state auto.
-
-        Every warm VCL probes every backend; seven kept VCLs were seven probes a second per
-        backend per instance. Varnish cools an `auto` VCL after vcl_cooldown."""
-        done = []
-        for admin in self.admins:
-            for entry in admin.vcl_list():
-                name = entry["name"]
-                if ours(name) and name not in warm and entry.get("state") == "warm" \
-                        and entry.get("status") == "available" and not entry.get("labels"):
-                    admin.vcl_state(name, "auto")
-                    done.append(f"cooling {name} on {admin.address}")
-        return done
-
-    def housekeep(self, ours, keep: int, protect: set[str]) -> list[str]:
-        """Discard our VCLs beyond `keep` per color (oldest first), never protected or labelled ones.
-
-        `ours(name)` gives the color of a VCL this tool made and may discard, None for anything
-        else (a VCL another tool or another app made is never touched)."""
-        gone = []
-        for admin in self.admins:
-            entries = [e for e in admin.vcl_list() if e.get("status") != "discarded"]
-            targets = {(e.get("label") or {}).get("name") for e in entries if e.get("state") == "label"}
-            for color in ("blue", "green"):
-                mine = [e for e in entries if ours(e["name"]) == color]
-                for entry in mine[:-keep] if len(mine) > keep else []:
-                    name = entry["name"]
-                    if entry.get("status") == "active" or name in protect or name in targets \
-                            or entry.get("labels"):
-                        continue
-                    admin.vcl_discard(name)
-                    gone.append(f"discarded {name} on {admin.address}")
-        return gone
+        """The same ban on every instance, all at once."""
+        self.ask(f"ban {expression}")
 
 
 def _needs_warming(entry: dict) -> bool:
