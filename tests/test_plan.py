@@ -33,9 +33,9 @@ class TestAfterSwitch:
     """The state after a switch, and recording the same switch twice."""
 
     def test_records_live_previous_and_history_once(self):
-        kw = dict(to="green", release="1.5.0", vcls={"green": "g", "blue": "b"}, window_ms=0.4,
-                  instances=2, forced=False, action="switch", build={"number": 7, "url": None},
-                  key="plan-1")
+        kw = dict(to="green", release="1.5.0", now={"a:1": "g", "b:1": "g"},
+                  before={"a:1": "b", "b:1": "b"}, window_ms=0.4, instances=2, forced=False,
+                  action="switch", build={"number": 7, "url": None}, key="plan-1")
         before = State("shop", "prod", live="blue", colors={"blue": ColorInfo("1.4")})
         state = before.switched(**kw)
         assert (state.live, state.previous) == ("green", "blue")
@@ -45,3 +45,14 @@ class TestAfterSwitch:
         assert before.live == "blue" and before.colors["blue"].vcl is None, "a new State, not a change"
         again = state.switched(**kw)
         assert len(again.history) == 1
+
+    def test_the_previous_color_keeps_exactly_what_each_instance_served(self):
+        """Issue 20: the rollback target is the VCL that was live, not one rendered for the new
+        release; per instance when they served different ones."""
+        before = State("shop", "prod", live="blue", colors={"blue": ColorInfo("1.4", "b-new")})
+        state = before.switched(to="green", release="1.5.0", now={"a:1": "g", "b:1": "g"},
+                                before={"a:1": "b-old", "b:1": "b-odd"}, window_ms=0.4, instances=2,
+                                forced=False, action="switch", build=None, key="plan-1")
+        blue = state.colors["blue"]
+        assert (blue.vcl_on("a:1"), blue.vcl_on("b:1")) == ("b-old", "b-odd")
+        assert state.colors["green"] == ColorInfo("1.5.0", "g", "live")

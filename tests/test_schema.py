@@ -280,10 +280,13 @@ class TestRetire:
         configure(site, site.extra["url"], contract=failing)
         run = site.cli("retire", "--stage", "test", "--now")
         assert run.code == 3, run.text
-        assert "ERROR: lock timeout on people" in run.err and "stays retired" in run.err
+        assert "ERROR: lock timeout on people" in run.err and "recorded as started" in run.err
         state = site.state()
         assert state["colors"]["blue"]["readiness"] == "retired"
-        assert [m["phase"] for m in state["migrations"]] == ["expand", "expand"]
+        assert [(m["phase"], m.get("finished", True)) for m in state["migrations"]] == [
+            ("expand", True), ("expand", True), ("contract", False)]
+        refused = site.cli("rollback", "--stage", "test")
+        assert refused.code == 1 and "started at" in refused.err and "did not finish" in refused.err
         configure(site, site.extra["url"])
         site.ok("retire", "--stage", "test", "--now")
         assert site.state()["colors"]["blue"]["readiness"] == "contracted"
@@ -345,7 +348,7 @@ class TestBadInputAndFailures:
         run = site.cli("retire", "--stage", "test", "--now")
         assert run.code == 1 and "no previous color is recorded" in run.err, run.text
 
-    def test_a_failing_retire_command_is_exit_3_and_the_color_stays_hot(self, sqlite_site):
+    def test_a_failing_retire_command_is_exit_3_fenced_and_a_rollback_redeploys(self, sqlite_site):
         site = sqlite_site
         site.release("1.0.0")
         site.release("2.0.0")
@@ -355,9 +358,10 @@ class TestBadInputAndFailures:
         before = site.actives()
         run = site.cli("retire", "--stage", "test", "--now")
         assert run.code == 3 and "no ssh to 127.0.0.1" in run.err, run.text
-        assert site.state()["colors"]["blue"]["readiness"] == "hot"
+        assert site.state()["colors"]["blue"]["readiness"] == "retired", "fenced before any stop"
         assert answers(site.blue[0]) and site.actives() == before
-        assert site.ok("rollback", "--stage", "test").out.strip() == "blue"
+        rolled = site.ok("rollback", "--stage", "test")
+        assert rolled.out.strip() == "blue" and "takes longer" in rolled.err
 
 
 class TestWorkedExample:
@@ -381,5 +385,5 @@ class TestWorkedExample:
         run = site.cli("retire", "--stage", "test", "--now")
         assert run.code == 3 and f"{site.blue[0]} still answer(s) /health" in run.err, run.text
         state = site.state()
-        assert state["colors"]["blue"]["readiness"] == "hot"
+        assert state["colors"]["blue"]["readiness"] == "retired"
         assert [m["phase"] for m in state["migrations"]] == ["expand", "expand"], "no contraction"

@@ -62,6 +62,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                            help="switch without a passed verify (loud, and recorded)")
             p.add_argument("--no-warmup", action="store_true",
                            help="do not warm the target color's cache first ([warmup])")
+        if name == "passive":
+            p.add_argument("--check", action="store_true",
+                           help="write no plan: refuse (exit 1) when Varnish or the newest record "
+                                "moved since this run's plan (right before the switch)")
         if name == "compare":
             p.add_argument("--expected", help="the expected-changes file (default compare.expected)")
         if name == "adopt":

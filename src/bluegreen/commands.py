@@ -30,6 +30,7 @@ OUTPUT_LIMIT = 1 << 20
 
 _running: set[int] = set()
 _lock = threading.Lock()
+_guard_lock = threading.Lock()  # guards ask through one connection per instance: one at a time
 
 
 def fill(argv: tuple[str, ...] | list[str], values: dict[str, str]) -> list[str]:
@@ -202,17 +203,25 @@ class Outcome:
 
 
 def run_one(argv: list[str], cwd: Path, timeout: float, server: Address,
-            pass_secrets: bool = False) -> Outcome:
+            pass_secrets: bool = False, guard: Callable[[], str | None] | None = None) -> Outcome:
+    """One server's command; with `guard`, asked right before it runs: a reason not to (a
+    sentence) makes the outcome a failure and the command is not run."""
+    if guard is not None:
+        with _guard_lock:
+            refused = guard()
+        if refused:
+            return Outcome(server, False, f"not run: {refused}")
     done = run(argv, cwd, timeout, pass_secrets)
     return Outcome(server, done.ok, "deployed" if done.ok else done.describe(), done.seconds)
 
 
 def per_server(jobs: list[tuple[Address, list[str]]], cwd: Path, parallel: int, timeout: float,
-            on_done: Callable[[Outcome], None] = lambda o: None,
-            pass_secrets: bool = False) -> list[Outcome]:
+               on_done: Callable[[Outcome], None] = lambda o: None, pass_secrets: bool = False,
+               guard: Callable[[], str | None] | None = None) -> list[Outcome]:
+    """`run_one` for every (server, argv), up to `parallel` at a time, in their order."""
     pool = ThreadPoolExecutor(max_workers=max(1, min(parallel, len(jobs) or 1)))
     try:
-        futures = [pool.submit(run_one, argv, cwd, timeout, server, pass_secrets)
+        futures = [pool.submit(run_one, argv, cwd, timeout, server, pass_secrets, guard)
                    for server, argv in jobs]
         outcomes = []
         for future in futures:

@@ -6,14 +6,20 @@ run) by default; the Jenkins store reads the artifact of an earlier build instea
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import time
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bluegreen.errors import BadRecord, DependencyError, Refused
 from bluegreen.records.fields import Malformed
 from bluegreen.records.plan import Plan
 from bluegreen.records.state import State, stamp
+
+LOCK_WAIT_S = 600.0  # another step of the same stage on this machine (a deploy) may take minutes
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -95,7 +101,70 @@ class StageFiles:
         return read_state(data, str(self.state_path), app, self.stage)
 
     def write_state(self, state: State) -> None:
+        """Write the record as it is (an archive copy); a change of it goes through `writing`."""
         write_json(self.state_path, stamp(state.to_json()))
+
+    @contextmanager
+    def writing(self, app: str, generation: int, key: str | None = None, wait_s: float = LOCK_WAIT_S,
+                this_build=None):
+        """Hold the stage's lock, check the record in OUT/S/ is still the one of `generation`
+        that this run acted on, and give `commit(state)`: it writes the state with the next
+        generation and returns it as written. Another writer that got there first is refused
+        before anything changes (in Jenkins, `this_build`: only this build's own local record
+        is compared; `passive --check` compares the Jenkins record before the move). With `key`,
+        a record that already holds this very change (a rerun after a kill) is kept as it is."""
+        with self.lock(wait_s):
+            current = self.read_local_state(app)
+            if current is not None and key is not None and any(e.key == key for e in current.history):
+                yield lambda state: current
+                return
+            if current is not None and (this_build is None or current.build_number == this_build) \
+                    and current.generation != generation:
+                last = current.last
+                what = f" ({last.action} at {last.at})" if last else ""
+                raise Refused(f"the record of stage {self.stage} moved on since this run read it: it "
+                              f"acted on generation {generation}, {self.state_path} is at "
+                              f"{current.generation}{what}: another run wrote it first; nothing "
+                              f"was changed; run 'status --stage {self.stage}'")
+            written = [generation]
+
+            def commit(state: State) -> State:
+                state = replace(state, generation=written[-1] + 1)
+                self.write_state(state)
+                written.append(state.generation)
+                return state
+
+            yield commit
+
+    @contextmanager
+    def lock(self, wait_s: float = LOCK_WAIT_S):
+        """The stage's writer lock (OUT/S/.lock, flock): one writer of the record at a time on
+        this machine. Waits up to wait_s, naming the holder, then refuses."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / ".lock"
+        with open(path, "a+", encoding="utf-8") as fh:
+            end = time.monotonic() + wait_s
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= end:
+                        fh.seek(0)
+                        holder = fh.read().strip() or "another bluegreen run"
+                        raise Refused(f"stage {self.stage} is being changed by {holder} (its "
+                                      f"lock {path} is held); waited {wait_s:g} s: retry when it "
+                                      "is done") from None
+                    time.sleep(0.05)
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}\n")
+            fh.flush()
+            try:
+                yield
+            finally:
+                fh.truncate(0)
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def save_vcl(self, name: str, source: str) -> None:
         if not self.vcl_path(name).exists():
@@ -128,3 +197,11 @@ class LocalStore:
     def vcl_source(self, files: StageFiles, name: str) -> str | None:
         """No other copy than OUT/S/vcl/, which the caller has looked at already."""
         return None
+
+    def writing(self, files: StageFiles, app: str, generation: int, key: str | None = None):
+        """A change of the record, compare-and-swap on its generation (StageFiles.writing)."""
+        return files.writing(app, generation, key)
+
+    def newest_generation(self, files: StageFiles, app: str) -> int:
+        state = files.read_local_state(app)
+        return state.generation if state else 0

@@ -71,6 +71,16 @@ class JenkinsStore:
         self.description = "the Jenkins record"
         return None
 
+    def writing(self, files: StageFiles, app: str, generation: int, key: str | None = None):
+        """A change of the record: this build's own record in OUT/S/ compare-and-swapped on its
+        generation under the stage's lock; the Jenkins record is compared by `passive --check`
+        in the locked stage right before the move, and the generation catches the rest."""
+        return files.writing(app, generation, key, this_build=self.build)
+
+    def newest_generation(self, files: StageFiles, app: str) -> int:
+        state = self.load(files, app)
+        return state.generation if state else 0
+
     def vcl_source(self, files: StageFiles, name: str) -> str | None:
         """The VCL `name` as archived under OUT/S/vcl/ by the build whose state was loaded, or
         else by the newest earlier build that has it; None when no build within reach has it."""

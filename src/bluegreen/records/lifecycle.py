@@ -33,13 +33,22 @@ class RollbackAction:
     why: str
 
 
-def rollback_action(state: State | None) -> RollbackAction:
-    """What `rollback` would do right now, by the previous color's readiness."""
+def rollback_action(state: State | None, nothing_contracted: bool = False) -> RollbackAction:
+    """What `rollback` would do right now, by the previous color's readiness. A contract that
+    started and did not finish counts as contracted, unless `nothing_contracted` (schema.pending
+    says the whole contract is still pending)."""
     previous = state.previous if state else None
     if not state or not state.live or not previous:
         return RollbackAction(NOTHING, None, None, "no previous color recorded: nothing to roll back to")
     release = state.release_of(previous)
     kind = state.readiness_of(previous)
+    started = unfinished_contract(state)
+    if started is not None and not nothing_contracted:
+        why = (f"cannot roll back to {previous} {release}: a contract of the shared schema for "
+               f"release {started.release} started at {started.at or 'an unrecorded time'} and did "
+               f"not finish, so part of it may have run and {release} may not run on it; roll "
+               f"forward instead (or finish it: 'retire --stage {state.stage}' runs it again)")
+        return RollbackAction(REFUSE, previous, release, why)
     if kind == "contracted":
         done = state.migration("contract")
         why = (f"cannot roll back to {previous} {release}: the shared schema was contracted for "
@@ -54,6 +63,12 @@ def rollback_action(state: State | None) -> RollbackAction:
                "this takes as long as a deploy, not one vcl.use")
         return RollbackAction(REDEPLOY, previous, release, why)
     return RollbackAction(SWITCH, previous, release, f"{previous} runs {release}: rollback is one vcl.use")
+
+
+def unfinished_contract(state: State):
+    """The contract for the live release that was recorded as started and never finished."""
+    found = state.migration("contract", state.release_of(state.live))
+    return found if found is not None and not found.finished else None
 
 
 def window_left(state: State, after_s: float, now: float) -> float | None:

@@ -28,19 +28,31 @@ HISTORY_KEPT, MIGRATIONS_KEPT = 50, 100
 
 @dataclass
 class ColorInfo:
-    """What one color runs: its release, its VCL (the one it goes live with) and its readiness."""
+    """What one color runs: its release, its VCL (the one it went live with) and its readiness.
+    `served` is set when its instances served it with different VCLs: {instance: VCL}, so a
+    rollback makes live exactly what each instance served before."""
 
     release: str | None = None
     vcl: str | None = None
     readiness: str | None = None
+    served: dict[str, str] | None = None
 
     @classmethod
     def read(cls, f: Fields) -> ColorInfo:
-        return cls(f.opt_text("release"), f.vcl("vcl"),
-                   f.opt_choice("readiness", READINESS))
+        served = f.object("served")
+        if served is not None:
+            for inst in served.data:
+                served.need_vcl(inst)
+        return cls(f.opt_text("release"), f.vcl("vcl"), f.opt_choice("readiness", READINESS),
+                   None if served is None else dict(served.data))
 
     def to_json(self) -> dict:
-        return drop_none({"release": self.release, "vcl": self.vcl, "readiness": self.readiness})
+        return drop_none({"release": self.release, "vcl": self.vcl, "readiness": self.readiness,
+                          "served": self.served})
+
+    def vcl_on(self, instance: str) -> str | None:
+        """The VCL this color is served with on one instance."""
+        return (self.served or {}).get(instance) or self.vcl
 
 
 @dataclass
@@ -76,18 +88,23 @@ class Build:
 
 @dataclass
 class Migration:
-    """A schema phase that ran for a release (expand in deploy, contract in retire)."""
+    """A schema phase for a release (expand in deploy, contract in retire). `finished` is False
+    while it runs: a contract recorded as started and never finished (failed, killed) counts as
+    done for rollback, since part of it may have run. Records before it existed: finished."""
 
     phase: str
     release: str
     at: str | None = None
+    finished: bool = True
 
     @classmethod
     def read(cls, f: Fields) -> Migration:
-        return cls(f.choice("phase", PHASES), f.text("release"), f.opt_text("at"))
+        return cls(f.choice("phase", PHASES), f.text("release"), f.opt_text("at"),
+                   f.flag("finished") is not False)
 
     def to_json(self) -> dict:
-        return {"phase": self.phase, "release": self.release, "at": self.at}
+        return {"phase": self.phase, "release": self.release, "at": self.at,
+                **({} if self.finished else {"finished": False})}
 
 
 @dataclass
@@ -129,6 +146,7 @@ class State:
     build: Build | None = None
     history: list[Event] = field(default_factory=list)
     watch: dict | None = None  # the last watch's verdict, checked whole (watch_record.py)
+    generation: int = 0  # one above the record this one replaced; 0: before generations existed
 
     # -- reading and writing ---------------------------------------------------------------------
     @classmethod
@@ -151,7 +169,7 @@ class State:
                     [Migration.read(m) for m in f.objects("migrations")],
                     _maybe(Switch, f.object("switch")), _maybe(Build, f.object("build")),
                     [Event.read(e) for e in f.objects("history")],
-                    read_watch(f.object("watch")))
+                    read_watch(f.object("watch")), f.whole("generation") or 0)
         if state.live is not None and state.live == state.previous:
             raise Malformed("previous", f"the other color than live ({state.live}) or null", state.previous)
         return state
@@ -162,6 +180,7 @@ class State:
                 "colors": {c: info.to_json() for c, info in self.colors.items()},
                 "migrations": [m.to_json() for m in self.migrations],
                 "switch": self.switch.to_json() if self.switch else None,
+                "generation": self.generation,
                 "build": self.build.to_json() if self.build else None,
                 "history": [e.to_json() for e in self.history],
                 **({"watch": self.watch} if self.watch is not None else {})}
@@ -216,22 +235,26 @@ class State:
     def copy(self) -> State:
         return copy.deepcopy(self)
 
-    def switched(self, *, to: str, release: str | None, vcls: dict[str, str], window_ms: float,
-                 instances: int, forced: bool, action: str, build: dict | None, key: str,
-                 reason: str | None = None) -> State:
-        """The state once `to` went live. `key` makes recording the same move twice a no-op."""
+    def switched(self, *, to: str, release: str | None, now: dict[str, str],
+                 before: dict[str, str | None], window_ms: float, instances: int, forced: bool,
+                 action: str, build: dict | None, key: str, reason: str | None = None) -> State:
+        """The state once `to` went live: `now` is what each instance serves since, `before`
+        what it served until then (the previous color's VCL is exactly that, so a rollback makes
+        it live again). `key` makes recording the same move twice a no-op."""
         if any(e.key == key for e in self.history):
             return self
         new, at, was = self.copy(), now_iso(), self.live
-        for color, name in vcls.items():
-            new.colors.setdefault(color, ColorInfo()).vcl = name
         target = new.colors.setdefault(to, ColorInfo())
+        target.vcl, target.served = _served(now)
         if release is not None:
             target.release = release
         target.readiness = "live"
         if was != to:
             if was:
-                new.colors.setdefault(was, ColorInfo()).readiness = "hot"
+                old = new.colors.setdefault(was, ColorInfo())
+                old.readiness = "hot"
+                if all(before.values()):
+                    old.vcl, old.served = _served(before)
             new.previous = was
         new.live = to
         new.switch = Switch(at, round(window_ms, 3), instances, forced)
@@ -244,9 +267,12 @@ class State:
         new, was = self.copy(), self.live
         if served != was:
             new.previous = was
+            if was and new.colors.get(was) and new.colors[was].readiness == "live":
+                new.colors[was].readiness = "hot"  # it served until now; rollback checks it anyway
         new.live = served
         if served:
-            new.colors.setdefault(served, ColorInfo()).vcl = vcl
+            info = new.colors.setdefault(served, ColorInfo())
+            info.vcl, info.served, info.readiness = vcl, None, "live"
         new.build = _build(build)
         return new.with_event(Event(now_iso(), "adopt", was, served, build=new.build_number, reason=reason))
 
@@ -255,11 +281,15 @@ class State:
         new.colors.setdefault(color, ColorInfo()).readiness = value
         return new
 
-    def with_migration(self, phase: str, release: str, at: str | None) -> State:
-        """The state with this migration recorded once (a second record of it is a no-op)."""
-        if any(m.phase == phase and m.release == release for m in self.migrations):
+    def with_migration(self, phase: str, release: str, at: str | None, finished: bool = True) -> State:
+        """The state with this migration recorded once: a second record of it is a no-op, except
+        that a started one is then recorded finished."""
+        found = self.migration(phase, release)
+        if found is not None and (found.finished or not finished):
             return self
-        return replace(self, migrations=[*self.migrations, Migration(phase, release, at)][-MIGRATIONS_KEPT:])
+        kept = [m for m in self.migrations if m is not found]
+        entry = Migration(phase, release, found.at if found else at, finished)
+        return replace(self, migrations=[*kept, entry][-MIGRATIONS_KEPT:])
 
     def with_event(self, event: Event) -> State:
         return replace(self, history=[*self.history, event][-HISTORY_KEPT:])
@@ -296,6 +326,14 @@ def _major(version: str) -> int:
 
 def _maybe(kind, f: Fields | None):
     return None if f is None else kind.read(f)
+
+
+def _served(per_instance: dict) -> tuple[str | None, dict[str, str] | None]:
+    """(the VCL every instance serves, None) or, when they differ, (the first, {instance: VCL})."""
+    names = list(per_instance.values())
+    if len(set(names)) <= 1:
+        return (names[0] if names else None), None
+    return names[0], dict(per_instance)
 
 
 def _build(build: dict | None) -> Build | None:

@@ -80,9 +80,10 @@ def contract(ctx, release: str) -> float:
     ctx.say(f"schema contract {release}: {_shown(argv)}")
     finished = commands.run(argv, ctx.config.base_dir, schema.timeout_s, ctx.config.deploy.pass_secrets)
     if not finished.ok:
-        raise MigrationError(f"schema.contract for {release} failed ({finished.describe()}); the "
-                             "previous color stays retired (rollback still redeploys it); fix the "
-                             f"migration, then run retire again{_output(finished)}")
+        raise MigrationError(f"schema.contract for {release} failed ({finished.describe()}); it is "
+                             "recorded as started, so rollback to the previous color refuses (part of "
+                             "it may have run) unless schema.pending shows nothing was contracted; "
+                             f"fix the migration, then run retire again{_output(finished)}")
     return finished.seconds
 
 

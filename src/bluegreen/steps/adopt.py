@@ -10,13 +10,13 @@ def run(ctx, args) -> Result:
     config = ctx.config
     stage = config.stage(args.stage)
     files = ctx.files(stage)
-    state = ctx.store().load(files, config.app) or State(config.app, stage.name)
-    with ctx.fleet(stage) as fleet:
+    store = ctx.store()
+    state = store.load(files, config.app) or State(config.app, stage.name)
+    with ctx.fleet(stage) as fleet, store.writing(files, config.app, state.generation) as commit:
         actives = fleet.lives()
         served = varnish_live(stage.name, instance_colors(config.app, stage.name, actives))
         was = state.live
-        state = state.adopted(served, next(iter(actives.values())), args.reason, ctx.build())
-        files.write_state(state)
+        state = commit(state.adopted(served, next(iter(actives.values())), args.reason, ctx.build()))
         write_outputs(ctx, stage, files, state, fleet)
     ctx.say(f"adopt {stage.name}: recorded {served or 'nothing'} as live (was {was or 'nothing'}): "
             f"{args.reason}")

@@ -25,7 +25,7 @@ def run(ctx, args) -> Result:
                             f"run 'adopt --stage {stage.name} --reason ...' to record it")
             state = State(config.app, stage.name)
         check_matches(stage.name, state, source, served, lives)
-        files.write_state(state)
+        _keep(files, config.app, state)
         summary = write_outputs(ctx, stage, files, state, fleet)
     ctx.say(f"record {stage.name}: {files.state_path}, {files.report_path}, {files.summary_path}")
     return Result(summary, {"stage": stage.name, "summary": summary, "state": state.to_json(),
@@ -45,6 +45,17 @@ def check_matches(stage: str, state: State, source: str, served, lives: dict) ->
         raise Drift(f"stage {stage} serves {recorded}, but not the VCL {source} records ({vcl}): "
                     + ", ".join(f"{i} serves {v}" for i, v in other.items())
                     + f"; another run switched: run 'status --stage {stage}'")
+
+
+def _keep(files, app: str, state: State) -> None:
+    """The record as read, into OUT/S/ (the artifact of this run); never over a newer one."""
+    with files.lock():
+        current = files.read_local_state(app)
+        if current is not None and current.generation > state.generation:
+            raise Refused(f"{files.state_path} holds a newer record (generation {current.generation}) "
+                          f"than the one read ({state.generation}): another run wrote it since; "
+                          f"run 'record --stage {files.stage}' again")
+        files.write_state(state)
 
 
 def _current_state(ctx, config, stage, files) -> tuple[State | None, str]:

@@ -34,35 +34,56 @@ def run(ctx, args) -> Result:
         raise ConfigError("retire.command: is required to retire: the argv that stops one server, "
                           'e.g. command = ["./stop.sh", "{host}", "{port}", "{color}"]')
     files = ctx.files(stage)
-    state = ctx.store().load(files, config.app)
+    store = ctx.store()
+    state = store.load(files, config.app)
     color, release, live_release = _parties(state, stage.name)
     contract = bool(config.schema and config.schema.contract)
-    kind = state.readiness_of(color)
-    recorded = state.migration("contract", live_release) is not None
-    with ctx.fleet(stage) as fleet:
-        if kind == "contracted" or (kind == "retired" and not contract and not recorded):
+    with ctx.fleet(stage) as fleet, store.writing(files, config.app, state.generation) as commit:
+        kind = state.readiness_of(color)
+        done = state.migration("contract", live_release)
+        quiet = kind in ("retired", "contracted") and _quiet(config, stage, color)[0]
+        if kind == "contracted" or (quiet and not contract and done is None):
             ctx.say(f"retire {stage.name}: {color} {release} is already {kind}; nothing to do")
             return _answer(ctx, stage, files, state, fleet, color, already=True)
         _check_window(ctx, state, stage.name, config.retire.after_s, bool(args.now))
         _check_routes(stage, fleet, state)
-        if kind != "retired":
-            _stop(ctx, config, stage, color, release)
-            state = state.with_readiness(color, "retired").with_event(
-                Event(now_iso(), "retire", color, None, release, _number(ctx)))
-            files.write_state(state)
-            ctx.say(f"retire {stage.name}: {color} {release} is retired (stopped); rollback to it now "
-                    "takes a redeploy")
-        if contract or recorded:
-            if not recorded:
-                migrations.contract(ctx, live_release)
-                state = state.with_migration("contract", live_release, now_iso())
-            state = state.with_readiness(color, "contracted").with_event(
-                Event(now_iso(), "contract", color, None, release, _number(ctx),
-                      reason=f"schema contracted for {live_release}"))
-            files.write_state(state)
-            ctx.say(f"retire {stage.name}: schema contracted for {live_release}; {color} {release} "
-                    "can no longer be rolled back to (roll forward instead)")
+        if not quiet:
+            state = _retire(ctx, stage, fleet, commit, state, color, release)
+        if contract or done is not None:
+            state = _contract(ctx, stage, commit, state, color, release, live_release)
         return _answer(ctx, stage, files, state, fleet, color, already=False)
+
+
+def _retire(ctx, stage, fleet, commit, state: State, color: str, release: str | None) -> State:
+    """Fence the color off from rollbacks, first by the record (retired: a rollback redeploys
+    it, and one that read the record before fails its compare-and-swap), then at Varnish (its
+    VCL cold: vcl.use of it is refused), then stop its servers, checking before each stop that
+    no instance serves it."""
+    if state.readiness_of(color) != "retired":
+        state = commit(state.with_readiness(color, "retired").with_event(
+            Event(now_iso(), "retire", color, None, release, _number(ctx))))
+    names = {v for v in [state.vcl_of(color), *(state.color(color).served or {}).values()] if v}
+    fleet.ask({a: [f"vcl.state {n} cold" for n in sorted(names)] for a in fleet.admins})
+    _stop(ctx, ctx.config, stage, fleet, state, color, release)
+    ctx.say(f"retire {stage.name}: {color} {release} is retired (stopped); rollback to it now "
+            "takes a redeploy")
+    return state
+
+
+def _contract(ctx, stage, commit, state: State, color: str, release, live_release: str) -> State:
+    """schema.contract, recorded as started before it runs: a contract that does not finish
+    counts as contracted for rollback (unless schema.pending shows nothing of it ran)."""
+    done = state.migration("contract", live_release)
+    if done is None or not done.finished:
+        state = commit(state.with_migration("contract", live_release, now_iso(), finished=False))
+        migrations.contract(ctx, live_release)
+        state = state.with_migration("contract", live_release, now_iso())
+    state = commit(state.with_readiness(color, "contracted").with_event(
+        Event(now_iso(), "contract", color, None, release, _number(ctx),
+              reason=f"schema contracted for {live_release}")))
+    ctx.say(f"retire {stage.name}: schema contracted for {live_release}; {color} {release} "
+            "can no longer be rolled back to (roll forward instead)")
+    return state
 
 
 def _number(ctx):
@@ -100,31 +121,47 @@ def _check_routes(stage, fleet, state: State) -> None:
                       f"'status --stage {stage.name}' (and 'reconcile' if it drifted); nothing changed")
 
 
-def _stop(ctx, config, stage, color: str, release: str | None) -> None:
+def _stop(ctx, config, stage, fleet, state: State, color: str, release: str | None) -> None:
+    """retire.command on every server of the color, each only while no instance serves it (a
+    rollback that got past the fences would find its servers stopped), then none may answer."""
     servers = stage.color_servers(color)
     jobs = [(s, commands.fill(config.retire.command, {"host": s.host, "port": str(s.port),
                                                       "color": color, "version": release or ""}))
             for s in servers]
+
+    def still_fenced() -> str | None:
+        stray = lifecycle.stray_instances(state, fleet.lives())
+        return (f"{', '.join(stray)} no longer serve(s) the live VCL {state.vcl_of(state.live)}"
+                if stray else None)
+
     ctx.say(f"retire {stage.name}: stopping {color} {release} on {len(servers)} server(s)")
-    outcomes = commands.per_server(jobs, config.base_dir, config.deploy.parallel,
-                                config.retire.timeout_s, pass_secrets=config.deploy.pass_secrets)
+    outcomes = commands.per_server(jobs, config.base_dir, config.deploy.parallel, config.retire.timeout_s,
+                                   pass_secrets=config.deploy.pass_secrets, guard=still_fenced)
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise RetireError(f"retire.command failed on {len(failed)} of {len(outcomes)} {color} "
                           "server(s): " + "; ".join(f"{o.server}: {o.detail}" for o in failed)
-                          + f"; {color} stays recorded as rollback-ready; fix it and run retire again")
-    timeout, headers = config.checks.timeout_s, http.host_header(config)
-
-    def silent():
-        answering = [str(s) for s in servers if http.get(s, config.checks.health_path, timeout,
-                                                           headers).status is not None]
-        return not answering, ", ".join(answering)
-
-    quiet, answering, _ = http.Poll(config.checks.wait_s).until(silent)
+                          + f"; {color} is recorded retired (a rollback redeploys it): fix it and run "
+                          "retire again")
+    quiet, answering = _quiet(config, stage, color, config.checks.wait_s)
     if not quiet:
         raise RetireError(f"retire.command ran, but {answering} still answer(s) "
                           f"{config.checks.health_path} after {config.checks.wait_s:g} s: it should "
-                          f"stop them; {color} stays recorded as rollback-ready; run retire again")
+                          f"stop them; {color} is recorded retired (a rollback redeploys it); run "
+                          "retire again")
+
+
+def _quiet(config, stage, color: str, wait_s: float = 0.0) -> tuple[bool, str]:
+    """Whether no server of the color answers (within wait_s); the ones that still do."""
+    timeout, headers = config.checks.timeout_s, http.host_header(config)
+
+    def silent():
+        answering = [str(s) for s in stage.color_servers(color)
+                     if http.get(s, config.checks.health_path, timeout, headers).status is not None]
+        return not answering, ", ".join(answering)
+
+    quiet, answering, _ = http.Poll(wait_s).until(silent)
+    return quiet, answering
 
 
 def _answer(ctx, stage, files, state: State, fleet, color, already: bool) -> Result:

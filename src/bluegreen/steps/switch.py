@@ -24,7 +24,9 @@ def run(ctx, args) -> Result:
         ctx.say(f"WARNING: --force: switching {stage.name} to {target} {release} without a passed "
                 "verify; this is recorded in the state and the report")
     name = plan.target_vcl
-    with ctx.fleet(stage) as fleet:
+    before = plan.previous_state or State(config.app, stage.name)
+    store = ctx.store()
+    with ctx.fleet(stage) as fleet, store.writing(files, config.app, before.generation, plan.id) as commit:
         lives = fleet.lives()
         if all(v == name for v in lives.values()) and lives != plan.expected:
             _check_release_still_there(config, stage, target, release, already=True)
@@ -43,12 +45,10 @@ def run(ctx, args) -> Result:
             _wait_for_probes(ctx, config, stage, fleet, name, target)
             result = fleet.switch(name, plan.expected, stage.name)
             window, count = result.window_ms, result.instances
-        before = plan.previous_state or State(config.app, stage.name)
-        state = before.switched(to=target, release=release, vcls=plan.vcl, window_ms=window,
-                                instances=count, forced=forced, action="switch", build=ctx.build(),
-                                key=plan.id)
-        state = with_expand_of(state, plan)  # schema: this release's expand joins the migrations
-        files.write_state(state)
+        state = before.switched(to=target, release=release, now={i: name for i in plan.expected},
+                                before=plan.expected, window_ms=window, instances=count, forced=forced,
+                                action="switch", build=ctx.build(), key=plan.id)
+        state = commit(with_expand_of(state, plan))  # this release's expand joins the migrations
         plan.switched = Switched(target, name, window, count, forced, state.switch.at, warmed)
         files.write_plan(plan)
         for line in cool_the_rest(ctx, stage, fleet, state):

@@ -37,8 +37,8 @@ def run(ctx, args) -> Result:
                 f"({done['why']}); nothing to do")
         return _end(stage, {"stage": stage.name, **done, "already": True}, None)
     with ctx.fleet(stage) as fleet:
-        _guard_served(ctx, stage, fleet, state)
-        return _watch(ctx, stage, files, fleet, state, _source(config.watch, stage, config.app))
+        observed = _guard_served(ctx, stage, fleet, state)
+        return _watch(ctx, stage, files, fleet, state, _source(config.watch, stage, config.app), observed)
 
 
 def _end(stage, data: dict, error: BluegreenError | None) -> Result:
@@ -54,7 +54,7 @@ def _end(stage, data: dict, error: BluegreenError | None) -> Result:
     raise failure(f"watch {stage.name}: {str(text).upper()}: {data['why']}", data, text)
 
 
-def _watch(ctx, stage, files, fleet, state, source) -> Result:
+def _watch(ctx, stage, files, fleet, state, source, observed: dict) -> Result:
     settings = ctx.config.watch
     rules = verdict.Rules(settings.max_error_rate, settings.min_requests, settings.on_inconclusive)
     live, previous = state.live, state.previous
@@ -74,7 +74,7 @@ def _watch(ctx, stage, files, fleet, state, source) -> Result:
         error = exc
         record.update(verdict="error", why=exc.message, exit=exc.exit_code)
         if ctx.config.watch.on_source_error == "rollback":  # blind after a switch: go back, exit 3
-            error = _roll_back(ctx, stage, files, fleet, record, previous, readiness) or exc
+            error = _roll_back(ctx, stage, files, fleet, record, previous, readiness, observed) or exc
             if (record.get("rollback") or {}).get("done"):
                 error = MetricsError(exc.message.replace("; nothing was rolled back", "")
                                      + f"; rolled back to {previous} (watch.on_source_error)")
@@ -83,7 +83,7 @@ def _watch(ctx, stage, files, fleet, state, source) -> Result:
         result = verdict.outcome(record["intervals"], rules)
         record.update(verdict=result["verdict"], why=result["why"], exit=result["exit"])
         if result["rollback"]:
-            error = _roll_back(ctx, stage, files, fleet, record, previous, readiness)
+            error = _roll_back(ctx, stage, files, fleet, record, previous, readiness, observed)
     record["finished"] = now_iso()
     state = _save(ctx, stage, files, fleet, state, record, rules)
     if not error and record["exit"] == 0:
@@ -110,7 +110,8 @@ def _observe(ctx, stage, state, source, rules, record, planned) -> None:
         source.end()
 
 
-def _roll_back(ctx, stage, files, fleet, record, previous, readiness) -> BluegreenError | None:
+def _roll_back(ctx, stage, files, fleet, record, previous, readiness,
+               observed: dict) -> BluegreenError | None:
     """Roll back through the rollback code path; the error when it refused or failed."""
     if not previous or readiness != "hot":
         why = (f"cannot roll back to {previous}: it is {readiness or 'of unknown readiness'}, not "
@@ -125,12 +126,15 @@ def _roll_back(ctx, stage, files, fleet, record, previous, readiness) -> Bluegre
 
     ctx.say(f"watch {stage.name}: {record['why']}: rolling back to {previous}")
     try:
-        answer = roll_back(ctx, stage, reason="watch", fleet=fleet)
+        answer = roll_back(ctx, stage, reason="watch", fleet=fleet, observed=observed)
     except BluegreenError as exc:
         record["rollback"] = {"done": False, "to": previous, "why": exc.message}
         record.update(why=record["why"] + f"; the rollback failed: {exc.message}",
                       exit=max(record["exit"], exc.exit_code))
         return exc
+    if answer.data.get("already"):  # not this watch's doing: never record it as one
+        record["rollback"] = {"done": False, "to": previous, "why": "it was rolled back already"}
+        return None
     rolled = files.read_local_state(ctx.config.app)
     last = rolled.last if rolled else None
     record["rollback"] = {"done": True, "to": answer.data.get("live"), "release":
@@ -143,10 +147,14 @@ def _save(ctx, stage, files, fleet, state: State, record, rules) -> State:
     """Add the verdict to what is recorded now (a rollback's record stays as it wrote it)."""
     from bluegreen.checks import junit
 
-    current = files.read_local_state(ctx.config.app) if (record.get("rollback") or {}).get("done") \
-        else None
-    state = replace(current or state, watch=record)
-    files.write_state(state)
+    rolled = (record.get("rollback") or {}).get("done")
+    base = (files.read_local_state(ctx.config.app) if rolled else None) or state
+    try:
+        with ctx.store().writing(files, ctx.config.app, base.generation) as commit:
+            state = commit(replace(base, watch=record))
+    except Refused as exc:  # another run changed the record meanwhile: it stays as that run wrote it
+        ctx.say(f"WARNING: watch {stage.name}: its verdict is not added to the record: {exc.message}")
+        state = base
     write_text(files.dir / "junit-watch.xml",
                junit.render_watch(stage.name, record, rules.on_inconclusive, now_iso()))
     write_outputs(ctx, stage, files, state, fleet)
@@ -171,12 +179,15 @@ def _already_watched(state: State) -> dict | None:
     return record if record and record.get("exit") != 3 else None
 
 
-def _guard_served(ctx, stage, fleet, state: State) -> None:
-    """Watch what Varnish serves; when it is not the recorded live color, say so and stop."""
-    served = varnish_live(stage.name, instance_colors(ctx.config.app, stage.name, fleet.lives()))
+def _guard_served(ctx, stage, fleet, state: State) -> dict:
+    """Watch what Varnish serves; when it is not the recorded live color, say so and stop. What
+    each instance serves: a rollback is compare-and-swap on it."""
+    lives = fleet.lives()
+    served = varnish_live(stage.name, instance_colors(ctx.config.app, stage.name, lives))
     if served != state.live:
         raise Drift(f"Varnish serves {served or 'no color'} but the record says {state.live} is "
                     f"live: run 'status --stage {stage.name}' to see the drift; nothing was watched")
+    return lives
 
 
 def _source(settings, stage, app: str):

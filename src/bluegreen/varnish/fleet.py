@@ -234,25 +234,29 @@ class Fleet:
             time.sleep(0.2)
 
     # -- phase 2 --------------------------------------------------------------------------------
-    def switch(self, target: str, expected: dict[str, str | None], stage: str) -> SwitchResult:
+    def switch(self, target: str | dict[str, str], expected: dict[str, str | None],
+               stage: str) -> SwitchResult:
+        """Make `target` live everywhere (or, a rollback, each instance its own {instance: VCL}),
+        compare-and-swap on `expected`, what each instance served when this run looked."""
+        targets = target if isinstance(target, dict) else {str(a.address): target for a in self.admins}
         listing = self.listing()  # one vcl.list per instance answers both checks below
         lives = self.lives(listing)
-        moved = {i: (expected.get(i), v) for i, v in lives.items() if v not in (expected.get(i), target)}
+        moved = {i: (expected.get(i), v) for i, v in lives.items() if v not in (expected.get(i), targets[i])}
         if moved:
             detail = ", ".join(f"{i} serves {now} (planned from {was})" for i, (was, now) in moved.items())
             raise Refused(f"stage {stage} changed since this run planned: {detail}; another "
                           f"pipeline got there first: run 'passive --stage {stage}' to plan again")
-        lacking = self.missing(target, listing)
+        lacking = [i for i in lives if targets[i] not in {e["name"] for e in listing[i]}]
         if lacking:
-            raise Refused(f"VCL {target} is not loaded on {', '.join(lacking)}: run 'deploy' "
-                          "for this stage again to load it")
-        line = (self.target.move(target) + "\n").encode()
+            raise Refused(f"VCL {', '.join(sorted({targets[i] for i in lacking}))} is not loaded on "
+                          f"{', '.join(lacking)}: run 'deploy' for this stage again to load it")
+        lines = {a: (self.target.move(targets[str(a.address)]) + "\n").encode() for a in self.admins}
         replies: dict[int, Reply | VarnishError] = {}
         with _signals_deferred():
             start = time.perf_counter()
             for n, admin in enumerate(self.admins):
                 try:
-                    admin.send(line)
+                    admin.send(lines[admin])
                 except VarnishError as exc:
                     replies[n] = exc
             for n, admin in enumerate(self.admins):
@@ -263,21 +267,23 @@ class Fleet:
                         replies[n] = exc
             window_ms = (time.perf_counter() - start) * 1000
             failed = {n: r for n, r in replies.items() if isinstance(r, VarnishError) or not r.ok}
+            shown = _shown(targets)
             if failed:
-                self._revert(replies, failed, expected, target, stage)
-            self._recheck(target, expected, stage)
-        return SwitchResult(target, window_ms, len(self.admins))
+                self._revert(replies, failed, expected, shown, stage)
+            self._recheck(targets, expected, stage)
+        return SwitchResult(shown, window_ms, len(self.admins))
 
-    def _recheck(self, target: str, expected: dict, stage: str) -> None:
+    def _recheck(self, targets: dict[str, str], expected: dict, stage: str) -> None:
         """Read back what every instance serves: another run may have moved one in between
         (the compare-and-swap and the move are two commands). If so, this run lost: it puts
         back what it moved and refuses; the other run's own re-check sees the same."""
         lives = self.lives()
-        foreign = {i: v for i, v in lives.items() if v != target}
+        foreign = {i: v for i, v in lives.items() if v != targets[i]}
         if not foreign:
             return
+        target = _shown(targets)
         notes = [self._put_back(a, expected[str(a.address)]) for a in self.admins
-                 if lives.get(str(a.address)) == target]
+                 if lives.get(str(a.address)) == targets[str(a.address)]]
         detail = ", ".join(f"{i} serves {v}" for i, v in foreign.items())
         message = (f"switch of stage {stage} to {target} lost a race: {detail} (another run switched "
                    f"at the same time); " + "; ".join(notes))
@@ -337,6 +343,12 @@ class Fleet:
     def ban(self, expression: str) -> None:
         """The same ban on every instance, all at once."""
         self.ask(f"ban {expression}")
+
+
+def _shown(targets: dict[str, str]) -> str:
+    """The target of a move as a message names it: the one VCL, or each instance's."""
+    names = set(targets.values())
+    return names.pop() if len(names) == 1 else ", ".join(f"{i}: {v}" for i, v in targets.items())
 
 
 def _needs_warming(entry: dict) -> bool:
