@@ -147,6 +147,7 @@ class State:
     history: list[Event] = field(default_factory=list)
     watch: dict | None = None  # the last watch's verdict, checked whole (watch_record.py)
     generation: int = 0  # one above the record this one replaced; 0: before generations existed
+    catalogue: dict | None = None  # the shared database's catalogue when the live release went live
 
     # -- reading and writing ---------------------------------------------------------------------
     @classmethod
@@ -169,7 +170,8 @@ class State:
                     [Migration.read(m) for m in f.objects("migrations")],
                     _maybe(Switch, f.object("switch")), _maybe(Build, f.object("build")),
                     [Event.read(e) for e in f.objects("history")],
-                    read_watch(f.object("watch")), f.whole("generation") or 0)
+                    read_watch(f.object("watch")), f.whole("generation") or 0,
+                    _catalogue(f.object("catalogue")))
         if state.live is not None and state.live == state.previous:
             raise Malformed("previous", f"the other color than live ({state.live}) or null", state.previous)
         return state
@@ -183,7 +185,8 @@ class State:
                 "generation": self.generation,
                 "build": self.build.to_json() if self.build else None,
                 "history": [e.to_json() for e in self.history],
-                **({"watch": self.watch} if self.watch is not None else {})}
+                **({"watch": self.watch} if self.watch is not None else {}),
+                **({"catalogue": self.catalogue} if self.catalogue is not None else {})}
 
     # -- what it says ----------------------------------------------------------------------------
     def color(self, color: str | None) -> ColorInfo:
@@ -326,6 +329,24 @@ def _major(version: str) -> int:
 
 def _maybe(kind, f: Fields | None):
     return None if f is None else kind.read(f)
+
+
+def _catalogue(f: Fields | None) -> dict | None:
+    """{table: {column: {"type", "nullable", "default"}}}, checked whole."""
+    if f is None:
+        return None
+    for table in f.data:
+        columns = f.object(table)
+        if columns is None:
+            raise Malformed(f.path(table), "an object of columns", None)
+        for column in columns.data:
+            spec = columns.object(column)
+            if spec is None:
+                raise Malformed(columns.path(column), "a column", None)
+            spec.text("type")
+            spec.flag("nullable")
+            spec.flag("default")
+    return f.data
 
 
 def _served(per_instance: dict) -> tuple[str | None, dict[str, str] | None]:

@@ -45,5 +45,6 @@ def vcl_source(ctx, stage, files, name: str, store=None) -> str | None:
 
 def cool_the_rest(ctx, stage, fleet, state: State) -> list[str]:
     """After a switch or a rollback: only the live VCL and the rollback target stay warm."""
-    warm = {info.vcl for info in state.colors.values() if info.readiness in ("live", "hot")} - {None}
+    warm = {name for info in state.colors.values() if info.readiness in ("live", "hot")
+            for name in [info.vcl, *(info.served or {}).values()] if name}
     return upkeep.cool(fleet, lambda n: color_of(ctx.config.app, stage.name, n), warm)

@@ -15,6 +15,7 @@ retired color is not stopped again, a recorded contraction is not run again.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from bluegreen import commands
 from bluegreen.checks import http
@@ -63,7 +64,9 @@ def _retire(ctx, stage, fleet, commit, state: State, color: str, release: str | 
         state = commit(state.with_readiness(color, "retired").with_event(
             Event(now_iso(), "retire", color, None, release, _number(ctx))))
     names = {v for v in [state.vcl_of(color), *(state.color(color).served or {}).values()] if v}
-    fleet.ask({a: [f"vcl.state {n} cold" for n in sorted(names)] for a in fleet.admins})
+    loaded = fleet.listing()
+    fleet.ask({a: [f"vcl.state {e['name']} cold" for e in loaded[str(a.address)]
+                   if e["name"] in names and e.get("state") != "cold"] for a in fleet.admins})
     _stop(ctx, ctx.config, stage, fleet, state, color, release)
     ctx.say(f"retire {stage.name}: {color} {release} is retired (stopped); rollback to it now "
             "takes a redeploy")
@@ -78,6 +81,8 @@ def _contract(ctx, stage, commit, state: State, color: str, release, live_releas
         state = commit(state.with_migration("contract", live_release, now_iso(), finished=False))
         migrations.contract(ctx, live_release)
         state = state.with_migration("contract", live_release, now_iso())
+        found = migrations.read_catalogue(ctx)  # what the live release now runs on
+        state = replace(state, catalogue=found) if found is not None else state
     state = commit(state.with_readiness(color, "contracted").with_event(
         Event(now_iso(), "contract", color, None, release, _number(ctx),
               reason=f"schema contracted for {live_release}")))

@@ -61,7 +61,7 @@ def roll_back(ctx, stage, reason: str, fleet=None, observed: dict | None = None)
             ctx.say(f"{stage.name}: Varnish already serves {target}; recording the rollback")
             window = 0.0
         else:
-            _check_ready(ctx, config, stage, files, store, fleet, state, served, set(targets.values()))
+            _check_ready(ctx, config, stage, files, store, fleet, state, served, targets)
             window = fleet.switch(targets, lives, stage.name).window_ms
         state = commit(state.switched(to=target, release=None, now=targets, before=lives,
                                       window_ms=window, instances=len(lives), forced=False,
@@ -72,7 +72,8 @@ def roll_back(ctx, stage, reason: str, fleet=None, observed: dict | None = None)
         return _answer(ctx, stage, files, state, fleet, already=False)
 
 
-def _check_ready(ctx, config, stage, files, store, fleet, state: State, served, names: set[str]) -> None:
+def _check_ready(ctx, config, stage, files, store, fleet, state: State, served,
+                 targets: dict[str, str]) -> None:
     """The previous color still runs its release, healthy, and each VCL it is to be served with
     is loaded (again, from its source, where it is gone), warm, its probes healthy."""
     live, target = state.live, state.previous
@@ -89,16 +90,17 @@ def _check_ready(ctx, config, stage, files, store, fleet, state: State, served, 
             raise Refused(f"cannot roll back {stage.name} to {target}: {server} runs "
                           f"{seen or http.describe(answer)} (health {http.describe(health)}), "
                           f"expected {release} and healthy; release again instead; nothing live changed")
-    for name in sorted(names):
+    for name in sorted(set(targets.values())):
+        on = {i for i, n in targets.items() if n == name}
         source = None
-        if fleet.missing(name):
+        if set(fleet.missing(name)) & on:
             source = vcl_source(ctx, stage, files, name, store)
             if source is None:
                 raise Refused(f"VCL {name} for {target} is no longer loaded, its source is not in "
                               f"{files.dir} nor in the store, and the configuration no longer renders "
                               "it: release again instead; nothing live changed")
-        fleet.prepare({name: source}, config.vcl.compile_timeout_s)  # loads, or warms a cold one
-        healthy, seen = fleet.wait_healthy(name, target, config.checks.wait_s)
+        fleet.prepare({name: source}, config.vcl.compile_timeout_s, on)  # loads, or warms a cold one
+        healthy, seen = fleet.wait_healthy(name, target, config.checks.wait_s, on=on)
         if not healthy:
             raise Refused(f"cannot roll back {stage.name} to {target}: Varnish's probes in {name} "
                           f"still see {seen} after {config.checks.wait_s:g} s; nothing live changed")

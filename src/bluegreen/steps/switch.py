@@ -3,6 +3,8 @@
 With [warmup], the target color's cache is warmed through every instance first (best effort).
 """
 
+from dataclasses import replace
+
 from bluegreen.context import Result
 from bluegreen.errors import Refused
 from bluegreen.records.lifecycle import with_expand_of
@@ -33,7 +35,7 @@ def run(ctx, args) -> Result:
             ctx.say(f"{stage.name}: {target} is already live on every instance; recording it")
             done = plan.switched
             window, count = (done.window_ms or 0.0) if done else 0.0, len(lives)
-            warmed = done.warmup if done else None
+            warmed, catalogue = (done.warmup if done else None), None
         else:
             warm = _warmup_input(ctx, stage, plan, args)  # a bad file: exit 2 before anything moves
             if warm is not None:  # warm healthy servers; the checks below then come after it
@@ -41,13 +43,15 @@ def run(ctx, args) -> Result:
             warmed = _warm(ctx, stage, target, warm)
             if not forced:  # the last moment: nothing may change between these checks and the move
                 _check_release_still_there(config, stage, target, release)
-            _check_schema(ctx, config, stage.name, release)
+            catalogue = _check_schema(ctx, config, stage.name, release, before)
             _wait_for_probes(ctx, config, stage, fleet, name, target)
             result = fleet.switch(name, plan.expected, stage.name)
             window, count = result.window_ms, result.instances
         state = before.switched(to=target, release=release, now={i: name for i in plan.expected},
                                 before=plan.expected, window_ms=window, instances=count, forced=forced,
                                 action="switch", build=ctx.build(), key=plan.id)
+        if catalogue is not None:  # what the database held when this release went live
+            state = replace(state, catalogue=catalogue)
         state = commit(with_expand_of(state, plan))  # this release's expand joins the migrations
         plan.switched = Switched(target, name, window, count, forced, state.switch.at, warmed)
         files.write_plan(plan)
@@ -99,14 +103,27 @@ def _warm(ctx, stage, color: str, warm) -> dict | None:
     return tally.as_dict()
 
 
-def _check_schema(ctx, config, stage: str, release: str) -> None:
-    """With schema.pending, the shared database must hold the target release's expand."""
-    if config.schema is None or not config.schema.pending:
-        return
-    from bluegreen.schema import migrations
+def _check_schema(ctx, config, stage: str, release: str, before: State) -> dict | None:
+    """The shared database right before the move: with schema.pending, it holds the target
+    release's expand; with a catalogue (schema.database or schema.inspect), it still holds all
+    the live release went live with, whatever this plan says of its expand (an expand refused in
+    an earlier plan of the same release stays refused until the catalogue holds it again). The
+    catalogue read, to be recorded with the switch; None without one."""
+    if config.schema is None:
+        return None
+    from bluegreen.schema import catalogue, migrations
 
-    migrations.require_expanded(ctx, release, f"run 'deploy --stage {stage}' again (it runs "
-                                "schema.expand), then 'verify' and 'switch'; nothing live changed")
+    if config.schema.pending:
+        migrations.require_expanded(ctx, release, f"run 'deploy --stage {stage}' again (it runs "
+                                    "schema.expand), then 'verify' and 'switch'; nothing live changed")
+    current = migrations.read_catalogue(ctx)
+    lost = catalogue.lost(before.catalogue, current) if current is not None and before.catalogue else []
+    if lost:
+        raise Refused(f"the shared database no longer holds what the live release "
+                      f"{before.release_of(before.live)} went live with: {'; '.join(lost)}; not "
+                      f"switching {stage} to {release}: repair the database (expand may only add); "
+                      "nothing live changed")
+    return current
 
 
 def _wait_for_probes(ctx, config, stage, fleet, name: str, color: str) -> None:

@@ -144,7 +144,8 @@ class Fleet:
         listing = self.listing() if listing is None else listing
         return [inst for inst, entries in listing.items() if name not in {e["name"] for e in entries}]
 
-    def probe_view(self, vcl: str, color: str, ours=None) -> dict[str, dict[str, str]]:
+    def probe_view(self, vcl: str, color: str, ours=None, on: set[str] | None = None
+                   ) -> dict[str, dict[str, str]]:
         """{instance: {backend: 'healthy'|'sick'|...}} for the color's servers.
 
         Each VCL probes its own backends, so the color is looked at in `vcl` (the one that will
@@ -154,6 +155,8 @@ class Fleet:
         lives = self.lives() if ours else {}
         patterns = {}
         for admin in self.admins:
+            if on is not None and str(admin.address) not in on:
+                continue
             live = lives.get(str(admin.address))
             names = [vcl] + ([live] if live and live != vcl and ours(live) else [])
             patterns[admin] = [f"{named(name)}.{color}_*" for name in names]
@@ -176,7 +179,8 @@ class Fleet:
                     view[admin].update(admin.backends(reply, ""))
         return {str(a.address): found for a, found in view.items()}
 
-    def wait_healthy(self, vcl: str, color: str, wait_s: float, ours=None) -> tuple[bool, str]:
+    def wait_healthy(self, vcl: str, color: str, wait_s: float, ours=None,
+                     on: set[str] | None = None) -> tuple[bool, str]:
         """Poll until every instance's probes see the color's backends healthy, or wait_s passes.
 
         A VCL just loaded or warmed starts with its backends sick until the probes pass: using
@@ -184,7 +188,7 @@ class Fleet:
         end = time.monotonic() + wait_s
         delay = 0.05
         while True:
-            view = self.probe_view(vcl, color, ours)
+            view = self.probe_view(vcl, color, ours, on)
             sick = {i: {b: h for b, h in backends.items() if h != "healthy"} or "no backends"
                     for i, backends in view.items()
                     if not backends or any(h != "healthy" for h in backends.values())}
@@ -194,15 +198,18 @@ class Fleet:
             delay = min(delay * 2, 0.5)
 
     # -- phase 1 --------------------------------------------------------------------------------
-    def prepare(self, vcls: dict[str, str], compile_timeout: float = COMPILE_TIMEOUT_S) -> list[str]:
-        """Load every {name: source} where missing, on every instance at once; warm what is not.
+    def prepare(self, vcls: dict[str, str | None], compile_timeout: float = COMPILE_TIMEOUT_S,
+                on: set[str] | None = None) -> list[str]:
+        """Load every {name: source} where missing, on every instance (or those named in `on`)
+        at once; warm what is not.
 
         A VCL that was discarded but is still busy counts as absent: its name is waited for."""
         done = []
         for name, source in vcls.items():
             entries = self._entries(name, compile_timeout)
-            loading = [a for a in self.admins if entries[a] is None]
-            cold = [a for a in self.admins if entries[a] is not None and _needs_warming(entries[a])]
+            admins = [a for a in self.admins if on is None or str(a.address) in on]
+            loading = [a for a in admins if entries[a] is None]
+            cold = [a for a in admins if entries[a] is not None and _needs_warming(entries[a])]
             for admin in loading:
                 admin.send_inline(name, source, "warm")
             self.ask({a: [f"vcl.state {named(name)} warm"] for a in cold})
