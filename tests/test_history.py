@@ -5,12 +5,16 @@ rollback, watch rolling back only what it watched."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
 import threading
 
 import pytest
 
 from bluegreen.checks import http
+from bluegreen.demo import local
 from tests.conftest import DEPLOY
 
 FORBIDDEN = """{% extends "bluegreen.vcl.j2" %}
@@ -188,3 +192,57 @@ class TestRedeployBans:
         site.ok("rollback", "--stage", "test")
         assert site.served() == ("blue", "1.0.0")
         assert "release 1.0.0" in http.get(site.varnish.http, "/page/cached", 5).body
+
+
+class TestWatchRollsBackOnlyWhatItWatched:
+    """watch's rollback is compare-and-swap on what Varnish served while it watched."""
+
+    @pytest.fixture
+    def watching(self, site):
+        from tests.watching import configure, go_live
+
+        configure(site, "varnish", seconds=60, interval_s=1, min_requests=5)
+        go_live(site, "2.0-fail100")
+        proc = subprocess.Popen([sys.executable, "-m", "bluegreen", "-c", str(site.config), "--out",
+                                 str(site.out), "--json", "watch", "--stage", "test"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        local.wait_for(lambda: _started(site), 30, "watch to start following the log")
+        yield site, proc
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+
+    def _fail_green(self, site, proc) -> tuple[int, str, str]:
+        """Failing responses from green (previews) until watch ends."""
+        def ended():
+            for n in range(10):
+                http.get(site.varnish.http, f"/page/{n}", 5, {"X-Bluegreen-Color": "green"})
+            return proc.poll() is not None, ""
+        assert http.Poll(60).until(ended)[0], "watch judged and ended"
+        out, err = proc.communicate()
+        return proc.returncode, out, err
+
+    def test_a_release_gone_live_meanwhile_is_not_undone(self, watching):
+        site, proc = watching
+        site.release("3.0")
+        code, out, err = self._fail_green(site, proc)
+        assert code == 1 and "no longer serves what was watched" in err, err
+        assert site.served() == ("blue", "3.0"), "3.0 stays live"
+        assert site.state()["history"][-1]["release"] == "3.0"
+        assert json.loads(out)["rollback"]["done"] is False
+
+    def test_a_manual_rollback_meanwhile_is_not_recorded_as_watchs(self, watching):
+        site, proc = watching
+        site.ok("rollback", "--stage", "test")
+        code, out, err = self._fail_green(site, proc)
+        assert code == 1 and json.loads(out)["rollback"]["done"] is False
+        last = site.state()["history"][-1]
+        assert (last["action"], last.get("reason")) == ("rollback", "manual")
+        assert site.served() == ("blue", "1.0")
+
+
+def _started(site) -> bool:
+    """watch follows the Varnish log once its varnishncsa runs."""
+    found = subprocess.run(["pgrep", "-f", f"varnishncsa -n {site.varnish.workdir}"], capture_output=True)
+    return found.returncode == 0

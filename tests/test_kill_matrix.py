@@ -6,6 +6,7 @@ succeeds, one color is served on every instance, and status agrees with the reco
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -125,6 +126,50 @@ class TestKillMatrix:
                 site.ok("reconcile", "--stage", "test")
 
         kill_points(site, prepare, ["reconcile"], finish)
+
+
+class TestKillMatrixRetire:
+    """retire (fence, stops) and a rollback by redeploy after it, killed anywhere, converge."""
+
+    def test_retire(self, two_site):
+        site = retiring(two_site)
+        state = {"n": 0}
+
+        def prepare(n):
+            state["n"] += 1
+            site.release(f"6.{state['n']}.0")  # the previous color hot again
+
+        def finish(rerun):
+            if rerun:
+                site.ok("retire", "--stage", "test", "--now")
+            assert site.state()["colors"][site.state()["previous"]]["readiness"] == "retired"
+
+        kill_points(site, prepare, ["retire", "--now"], finish)
+
+    def test_rollback_by_redeploy(self, two_site):
+        site = retiring(two_site)
+        state = {"n": 0}
+
+        def prepare(n):
+            state["n"] += 1
+            site.release(f"7.{state['n']}.0")
+            site.ok("retire", "--stage", "test", "--now")
+
+        def finish(rerun):
+            if rerun:
+                site.ok("rollback", "--stage", "test")
+            assert site.state()["history"][-1]["action"] == "rollback"
+
+        kill_points(site, prepare, ["rollback"], finish)
+
+
+def retiring(site):
+    """The site with a retire command (the sample app's stop) and no rollback window."""
+    site.release("1.0.0")
+    stop = [sys.executable, str(ROOT / "src" / "bluegreen" / "sampleapp" / "stop.py"), "{host}", "{port}"]
+    with site.config.open("a") as fh:
+        fh.write(f"\n[retire]\nafter_s = 0\ncommand = {json.dumps(stop)}\n")
+    return site
 
 
 @pytest.fixture
