@@ -319,6 +319,29 @@ class TestBadInputAndFailures:
         assert run.code == 1 and "column people.name was dropped or renamed" in run.err, run.text
         assert site.actives() == before and not answers(site.green[0])
 
+    def test_a_refused_expand_is_not_forgotten_by_a_new_plan_of_the_same_release(self, sqlite_site):
+        """Issue 20: a rebuild plans the release again; its expand finds nothing more to drop, so
+        deploy and verify pass, but the catalogue no longer holds what the live release went live
+        with: switch refuses, whatever this plan says of its expand."""
+        site = sqlite_site
+        site.release("1.0.0")
+        assert "name" in site.state()["catalogue"]["people"]
+        path = site.extra["url"][len("sqlite:///"):]
+        drop = [sys.executable, "-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1])"
+                ".execute('alter table people drop column name')", path]
+        configure(site, site.extra["url"], expand=drop)
+        site.ok("passive", "--stage", "test")
+        assert site.cli("deploy", "--stage", "test", "--version", "2.0.0").code == 1
+        configure(site, site.extra["url"], expand=[sys.executable, "-c", "pass"])
+        for argv in (["passive"], ["deploy", "--version", "2.0.0"], ["verify"]):
+            site.ok(*argv, "--stage", "test")
+        before = site.actives()
+        run = site.cli("switch", "--stage", "test")
+        assert run.code == 1, run.text
+        assert "no longer holds what the live release 1.0.0 went live with" in run.err
+        assert "column people.name was dropped or renamed" in run.err
+        assert site.actives() == before and site.served() == ("blue", "1.0.0")
+
     def test_an_inspect_command_that_prints_garbage_is_exit_3(self, sqlite_site):
         site = sqlite_site
         site.release("1.0.0")
