@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 LINT = ROOT / "node_modules" / ".bin" / "npm-groovy-lint"
 
