@@ -1,6 +1,7 @@
 """What the tests share, and nothing else: test modules import from here, never from each other.
 
     paths        the repository's folders and files the tests use
+    ports        loopback ports no other worker or test run is handed at the same time
     site         `Site`: one real stage (varnishd, sample app servers, the CLI in-process)
     stages       a stage brought to a point of the pipeline (released, staged for a switch)
     label        label mode: a site VCL that routes to each app's label

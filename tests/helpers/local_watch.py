@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 from bluegreen.checks import http
-from bluegreen.demo.local import free_port, stop_group, wait_for
+from bluegreen.demo.local import stop_group, wait_for
 from bluegreen.errors import DependencyError
 from bluegreen.model import Address
+from tests.helpers import ports
 
 
 class LocalPrometheus:
@@ -24,7 +25,7 @@ class LocalPrometheus:
         if not shutil.which("prometheus"):
             raise DependencyError("prometheus is not installed: apt-get install -y prometheus")
         self.root = Path(root) / "prometheus"
-        self.address = Address("127.0.0.1", free_port())
+        self.address = ports.address()
         self.targets, self.scrape_s = [str(t) for t in targets], scrape_s
         self.proc: subprocess.Popen | None = None
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from bluegreen.demo import local
-from bluegreen.model import Address
+from tests.helpers import ports
 from tests.helpers.fake_jenkins import FakeJenkins, Finished, Pipeline, User
 from tests.helpers.paths import DEPLOY, ROOT
 from tests.helpers.site import stop_site
@@ -112,9 +112,9 @@ def open_ci(workdir: Path, monkeypatch, executors: int = 2):
     ci = None
     try:
         for name in ("test", "prod"):
-            varnishes[name] = local.LocalVarnish(workdir, secret, name=name).start()
+            varnishes[name] = ports.varnish(workdir, secret, name)
             site.varnishes.append(varnishes[name])
-        servers = {s: [Address("127.0.0.1", local.free_port()) for _ in range(2)] for s in varnishes}
+        servers = {s: [ports.address() for _ in range(2)] for s in varnishes}
         with FakeJenkins(workdir / "jenkins", "shop", USERS, executors=executors) as jenkins:
             ci = Ci(workdir, jenkins, varnishes, servers, secret)
             try:

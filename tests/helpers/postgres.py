@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen.demo import local
+from tests.helpers import ports
 
 PG_BIN = Path(os.environ.get("BLUEGREEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -23,7 +23,7 @@ class LocalPostgres:
         self.root = Path(root)
         self.data, self.sockets = self.root / "data", self.root / "sockets"
         self.log = self.root / "postgres.log"
-        self.port = local.free_port()
+        self.port = ports.free_port()
 
     def _as_owner(self, argv: list) -> list[str]:
         argv = [str(a) for a in argv]

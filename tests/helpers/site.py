@@ -13,6 +13,7 @@ from bluegreen.checks import http
 from bluegreen.cli import main
 from bluegreen.demo import local
 from bluegreen.model import Address
+from tests.helpers import ports
 from tests.helpers.paths import DEPLOY
 
 
@@ -80,8 +81,7 @@ class Site:
         """Varnish 0 started again with a preview listener (-a preview=...), and the config to
         preview through it with `token`; the new instance (its listeners["preview"])."""
         self.varnish.stop()
-        varnish = local.LocalVarnish(self.root, self.varnish.secret_path, name="vp",
-                                     listeners=("preview",)).start()
+        varnish = ports.varnish(self.root, self.varnish.secret_path, "vp", listeners=("preview",))
         self.varnishes[0] = varnish
         token_file = self.root / "preview.token"
         token_file.write_text(token + "\n")
@@ -148,10 +148,10 @@ def make_site(workdir, capsys, monkeypatch, instances=1, blue=1, green=1) -> Sit
     for key in ("JENKINS_URL", "JOB_NAME", "BUILD_NUMBER", "BLUEGREEN_SECRET_FILE"):
         monkeypatch.delenv(key, raising=False)
     varnishes = []
-    site = Site(workdir, varnishes, [Address("127.0.0.1", local.free_port()) for _ in range(blue)],
-                [Address("127.0.0.1", local.free_port()) for _ in range(green)], run_dir, capsys, monkeypatch)
+    site = Site(workdir, varnishes, [ports.address() for _ in range(blue)],
+                [ports.address() for _ in range(green)], run_dir, capsys, monkeypatch)
     for n in range(instances):
-        varnishes.append(local.LocalVarnish(workdir, secret, name=f"v{n}").start())
+        varnishes.append(ports.varnish(workdir, secret, f"v{n}"))
     site.write_config()
     return site
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bluegreen.demo import local
+from tests.helpers import ports
 
 SSHD = Path("/usr/sbin/sshd")  # sshd must be started by its absolute path (it re-executes itself)
 PRIVSEP_DIR = Path("/run/sshd")  # compiled into Debian's sshd; its service unit makes it at boot
@@ -39,7 +40,7 @@ PermitTTY no
 class LocalSshd:
     def __init__(self, root: Path):
         self.root = root / "sshd"
-        self.port = local.free_port()
+        self.port = ports.free_port()
         self.proc: subprocess.Popen | None = None
 
     @property

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from bluegreen.demo import local
-from bluegreen.model import Address
+from tests.helpers import ports
 from tests.helpers.label import LABEL
 from tests.helpers.local_watch import LocalPrometheus
 from tests.helpers.postgres import LocalPostgres
@@ -19,7 +19,7 @@ from tests.helpers.site import make_site, stop_site
 def label_site(workdir, capsys, monkeypatch):
     """Three instances in label mode, and `other`: the server the site's own VCL routes the rest to."""
     site = make_site(workdir, capsys, monkeypatch, instances=3)
-    other = Address("127.0.0.1", local.free_port())
+    other = ports.address()
     site.deploy_by_hand(other, "site-1", "other")
     site.write_config(vcl=LABEL, checks='timeout_s = 2\nwait_s = 8\nhost = "shop"\n')
     yield site, other

@@ -9,7 +9,7 @@ import pytest
 import xmlschema
 
 from bluegreen.checks import http
-from bluegreen.demo import local
+from tests.helpers import ports
 from tests.helpers.label import LABEL, use_site_vcl
 from tests.helpers.paths import JUNIT_XSD as XSD
 from tests.helpers.stages import stage_next
@@ -286,7 +286,7 @@ class TestBadInput:
     def test_a_front_that_does_not_answer(self, staged):
         configure(staged)
         text = staged.config.read_text().replace(str(staged.varnish.http),
-                                                 f"127.0.0.1:{local.free_port()}")
+                                                 f"127.0.0.1:{ports.free_port()}")
         staged.config.write_text(text)
         run = staged.cli("compare", "--stage", "test")
         assert run.code == 3 and "did not accept a connection" in run.err, run.text

@@ -12,7 +12,7 @@ import pytest
 
 from bluegreen.checks import http
 from bluegreen.demo import local
-from bluegreen.model import Address
+from tests.helpers import ports
 from tests.helpers.label import LABEL, shop, use_site_vcl
 from tests.helpers.site import make_site, stop_site
 
@@ -174,7 +174,7 @@ class TestLabelMode:
         try:
             with_status(site, vcl=LABEL, checks_='timeout_s = 2\nhost = "shop"')
             site.release("1.0.0")  # the first switch creates the label
-            use_site_vcl(site, Address("127.0.0.1", local.free_port()), {"shop": "shop_test"})
+            use_site_vcl(site, ports.address(), {"shop": "shop_test"})
             for _ in range(4):
                 assert shop(site) == ("blue", "1.0.0")
             found = status_of(site)[str(site.varnish.admin)]["counters"]

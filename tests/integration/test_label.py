@@ -3,8 +3,7 @@ app's requests to its label; bluegreen moves only the label (real varnishd, real
 
 from __future__ import annotations
 
-from bluegreen.demo import local
-from bluegreen.model import Address
+from tests.helpers import ports
 from tests.helpers.label import LABEL, labels_of, shop, use_site_vcl
 from tests.helpers.load import Wrk
 
@@ -59,7 +58,7 @@ class TestTwoApps:
 
     def test_interleaved_releases(self, label_site):
         site, other = label_site
-        cart_servers = {c: Address("127.0.0.1", local.free_port()) for c in ("blue", "green")}
+        cart_servers = {c: ports.address() for c in ("blue", "green")}
         cart = site.write_config(
             path=site.root / "cart.toml", app='"cart"', vcl=LABEL,
             checks='timeout_s = 2\nwait_s = 8\nhost = "cart"\n',

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from bluegreen.demo import local
 from bluegreen.demo.local import wait_for
 from bluegreen.varnish import tunnel
 from bluegreen.varnish.admin import VarnishAdmin
+from tests.helpers import ports
 from tests.helpers.sshd import LocalSshd, group_members
 
 # Records how it was started (pid = its process group, argv, environment), then becomes the
@@ -105,7 +105,7 @@ class TestReleaseThroughSsh:
         site = fleet_site
         site.release("1.0.0")
         through(site, recorded(site, sshd.ssh()))  # every instance's tunnel opens at once
-        gone = f"127.0.0.1:{local.free_port()}"  # nothing listens there
+        gone = f"127.0.0.1:{ports.free_port()}"  # nothing listens there
         site.config.write_text(site.config.read_text().replace(str(site.varnishes[2].admin), gone, 1))
         run = site.cli("passive", "--stage", "test")
         assert run.code == 3, run.text

@@ -11,8 +11,8 @@ import pytest
 
 from bluegreen.checks import http
 from bluegreen.demo import local
-from bluegreen.model import Address
 from bluegreen.varnish import vcl
+from tests.helpers import ports
 from tests.helpers.configs import prod_config
 
 
@@ -117,7 +117,7 @@ class TestMovingToLabelMode:
         site.ok("reconcile", "--stage", "test")  # makes the label, points it at the live color
         assert site.actives() == [blue_vcl], "bluegreen's VCL still serves until the site VCL is used"
         snippet = site.ok("vcl-snippet", "--stage", "test").out
-        other = Address("127.0.0.1", local.free_port())
+        other = ports.address()
         site.deploy_by_hand(other, "site-1", "other")
         site_vcl = (f'vcl 4.1;\nbackend other {{ .host = "127.0.0.1"; .port = "{other.port}"; }}\n'
                     + snippet + "\nsub vcl_recv {\n    set req.backend_hint = other;\n}\n")

@@ -15,6 +15,7 @@ from bluegreen.config.load import Stage
 from bluegreen.config.optional import WarmupConfig
 from bluegreen.demo import local
 from bluegreen.model import Address
+from tests.helpers import ports
 from tests.helpers.label import LABEL, use_site_vcl
 from tests.helpers.site import make_site, stop_site
 from tests.helpers.stages import stage_next
@@ -133,7 +134,7 @@ class TestBestEffort:
         site = make_site(workdir, capsys, monkeypatch, instances=2)
         try:
             stage_next(site)
-            down = f"127.0.0.1:{local.free_port()}"
+            down = f"127.0.0.1:{ports.free_port()}"
             site.config.write_text(site.config.read_text().replace(str(site.varnishes[1].http), down))
             configure(site)
             run, data = switch(site)
@@ -269,7 +270,7 @@ class TestLabelMode:
         try:
             site.write_config(vcl=LABEL, checks='timeout_s = 2\nwait_s = 8\nhost = "shop"\n')
             site.release("1.0.0")  # the first switch creates the label
-            use_site_vcl(site, Address("127.0.0.1", local.free_port()), {"shop": "shop_test"})
+            use_site_vcl(site, ports.address(), {"shop": "shop_test"})
             configure(site)
             for argv in (["passive"], ["deploy", "--version", "1.1.0"], ["verify"]):
                 site.ok(*argv, "--stage", "test")

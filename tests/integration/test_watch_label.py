@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from bluegreen.demo import local
-from bluegreen.model import Address
+from tests.helpers import ports
 from tests.helpers.label import LABEL, labels_of, use_site_vcl
 from tests.helpers.local_watch import Traffic
 from tests.helpers.watching import configure
@@ -17,7 +17,7 @@ class TestTwoAppsWatched:
 
     def test_each_app_judged_on_its_own_responses(self, label_site):
         site, other = label_site
-        cart_servers = {c: Address("127.0.0.1", local.free_port()) for c in ("blue", "green")}
+        cart_servers = {c: ports.address() for c in ("blue", "green")}
         stage = (f'varnish = [{", ".join(repr(str(v.admin)) for v in site.varnishes)}]\n'
                  f'front = [{", ".join(repr(str(v.http)) for v in site.varnishes)}]\n'
                  f'blue = ["{cart_servers["blue"]}"]\ngreen = ["{cart_servers["green"]}"]\n')

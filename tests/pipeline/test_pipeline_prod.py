@@ -5,7 +5,7 @@ rolled back by watch; a watch that cannot read its source fails the build and ro
 
 from __future__ import annotations
 
-from bluegreen.demo import local
+from tests.helpers import ports
 from tests.helpers.local_watch import Traffic
 
 WATCH = ('\n[watch]\nseconds = 4\ninterval_s = 1\nmax_error_rate = 0.05\nmin_requests = 10\n'
@@ -80,7 +80,7 @@ class TestWatchSourceDown:
     """A watch that cannot read its source fails the build (exit 3) and rolls nothing back."""
 
     def test_an_unreachable_prometheus(self, ci):
-        port = local.free_port()  # nothing listens there
+        port = ports.free_port()  # nothing listens there
         ci.write_config(extra=f'\n[watch]\nseconds = 2\ninterval_s = 1\nprometheus = "http://127.0.0.1:{port}"\n'
                               'timeout_s = 1\n')
         done = ci.release("1.0.0", approve=False)
