@@ -8,7 +8,9 @@
     warming      [warmup] on a site, and whether Varnish answered from its cache
     migrations   [schema] and [retire] for the sample app's database
     configs      a small configuration, loaded without a stage
-    fakes        `FakeAdmin`: an admin port that answers garbage, refuses or stays silent
+    fakes        `FakeAdmin`: a varnishd's admin port in memory (and one that misbehaves)
+    fake_app     a fake app server and a fake deploy command that sets its release
+    fake_stage   `FakeStage`: a stage on FakeAdmins and FakeApps, the CLI in-process
     fake_jenkins a Jenkins controller for the Groovy harness;  pipeline: the shared pipeline on it
     load, local_watch, watching, postgres, sshd, browser: wrk, Prometheus and traffic, PostgreSQL,
                  sshd and headless Chromium as the integration tests start them

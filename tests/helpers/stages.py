@@ -1,4 +1,5 @@
-"""A site brought to a point of the pipeline, through the CLI as a pipeline runs it."""
+"""A stage (a `Site`, or a `FakeStage`) brought to a point of the pipeline, through the CLI as a
+pipeline runs it."""
 
 from __future__ import annotations
 

@@ -82,7 +82,7 @@ class TestTwoPhaseSwitch:
                                             ("silent", "did not answer within")])
     def test_partial_failure_switches_the_others_back(self, two_loaded, mode, said):
         site, blue, green = two_loaded
-        fake = FakeAdmin(active=blue, loaded=[blue, green], mode=mode)
+        fake = FakeAdmin(active=blue, loaded=[blue, green], on="vcl.use", mode=mode)
         try:
             fake_addr = Address("127.0.0.1", fake.port)
             expected = {str(v.admin): blue for v in site.varnishes} | {str(fake_addr): blue}
@@ -98,7 +98,7 @@ class TestTwoPhaseSwitch:
 
     def test_ctrl_c_during_phase_2_still_reverts_then_interrupts(self, two_loaded):
         site, blue, green = two_loaded
-        fake = FakeAdmin(active=blue, loaded=[blue, green], mode="garbage",
+        fake = FakeAdmin(active=blue, loaded=[blue, green], on="vcl.use", mode="garbage",
                          before_answer=lambda: os.kill(os.getpid(), signal.SIGINT))
         try:
             fake_addr = Address("127.0.0.1", fake.port)

@@ -58,7 +58,7 @@ class TestHalfSwitched:
         site = fleet_site
         plan = ready_to_switch(site)
         blue, green = plan["expected"][str(site.varnishes[0].admin)], plan["vcl"]["green"]
-        fake = FakeAdmin(active=blue, loaded=[blue, green], mode="silent")
+        fake = FakeAdmin(active=blue, loaded=[blue, green], on="vcl.use", mode="silent")
         try:
             fake_addr = Address("127.0.0.1", fake.port)
             addresses = tuple(v.admin for v in site.varnishes) + (fake_addr,)

@@ -15,7 +15,7 @@ REAL_FIXTURES = {"site", "fleet_site", "workdir", "label_site", "database", "pos
 REAL_HELPERS = {"tests.helpers.site", "tests.helpers.ports", "tests.helpers.postgres",
                 "tests.helpers.sshd", "tests.helpers.local_watch", "tests.helpers.load",
                 "tests.helpers.browser", "tests.helpers.pipeline", "tests.helpers.fake_jenkins",
-                "tests.helpers.watching", "tests.helpers.label", "tests.helpers.stages"}
+                "tests.helpers.watching", "tests.helpers.label"}
 
 
 def modules(folder: Path = TESTS, pattern: str = "*.py") -> dict[Path, ast.Module]:
