@@ -1,13 +1,20 @@
-"""Fixtures every kind of test may use. Builders live in tests/helpers."""
+"""Fixtures every kind of test may use, and the worker count. Builders live in tests/helpers."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
 
 from bluegreen.demo import local
 from tests.helpers.site import make_site, stop_site
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto`: two workers a core. Most tests wait on varnishd, sample apps and subprocesses,
+    not on the CPU (four workers on two cores was the old fixed count, and the right one)."""
+    return 2 * (os.cpu_count() or 1)
 
 
 @pytest.fixture
