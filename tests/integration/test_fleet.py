@@ -61,6 +61,14 @@ def two_loaded(fleet_site):
     return site, blue, green
 
 
+@pytest.fixture
+def interruptible():
+    """SIGINT raises KeyboardInterrupt, as in a terminal (a shell's background job ignores it)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class TestTwoPhaseSwitch:
     """The Fleet's phase 2 against real instances and a fake that misbehaves."""
 
@@ -96,7 +104,7 @@ class TestTwoPhaseSwitch:
         assert site.actives() == [blue, blue, blue], "the stage is never left half switched"
         assert site.served() == ("blue", "1.0.0")
 
-    def test_ctrl_c_during_phase_2_still_reverts_then_interrupts(self, two_loaded):
+    def test_ctrl_c_during_phase_2_still_reverts_then_interrupts(self, two_loaded, interruptible):
         site, blue, green = two_loaded
         fake = FakeAdmin(active=blue, loaded=[blue, green], on="vcl.use", mode="garbage",
                          before_answer=lambda: os.kill(os.getpid(), signal.SIGINT))

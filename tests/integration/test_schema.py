@@ -116,7 +116,8 @@ class TestExpand:
         reads.assert_no_failures()
         writes.assert_no_failures()
         assert site.served() == ("blue", "1.0.0")
-        assert call(site, "GET", "/people")[1]["release"] == "1.0.0"
+        status, body = call(site, "GET", "/people")
+        assert status == 200 and body["release"] == "1.0.0", (status, body, site.varnish_errors())
 
     def test_expand_runs_once_per_release_and_stage(self, released):
         site = released
