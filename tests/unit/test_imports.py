@@ -30,6 +30,7 @@ ALLOWED = {
     "bluegreen.records.watch_record",
     "bluegreen.steps", "bluegreen.steps._common", "bluegreen.steps.switch",
     "bluegreen.varnish", "bluegreen.varnish.admin", "bluegreen.varnish.fleet", "bluegreen.varnish.names",
+    "bluegreen.varnish.targets", "bluegreen.varnish.upkeep",
 }
 HEAVY = {"jinja2", "requests", "jenkins", "urllib3", "email", "http", "xml", "sqlite3", "subprocess",
          "concurrent"}
