@@ -12,7 +12,7 @@ import argparse
 import json
 
 from common import Bench, cli, table
-from tests.local_watch import Traffic
+from tests.helpers.local_watch import Traffic
 
 
 def watch_config(bench: Bench, interval_s: float, min_requests: int) -> None:

@@ -1,4 +1,4 @@
-// The build's line to the Jenkins controller (tests/fake_jenkins.py): executors, locks,
+// The build's line to the Jenkins controller (tests/helpers/fake_jenkins.py): executors, locks,
 // milestones, inputs, interruption. Waits poll with a short sleep and stop when the build is
 // interrupted or the innermost `timeout` block runs out.
 
