@@ -86,7 +86,7 @@ class Bench:
         return json.loads((self.out / self.stage / "plan.json").read_text())
 
     def fleet(self, label: str | None = None) -> Fleet:
-        from bluegreen.varnish.fleet import ActiveVcl, Label
+        from bluegreen.varnish.targets import ActiveVcl, Label
 
         return Fleet(tuple(v.admin for v in self.varnishes), self.secret.read_bytes(),
                      target=Label(label) if label else ActiveVcl())

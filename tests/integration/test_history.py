@@ -15,7 +15,7 @@ import pytest
 
 from bluegreen.checks import http
 from bluegreen.demo import local
-from tests.conftest import DEPLOY
+from tests.helpers.paths import DEPLOY
 
 FORBIDDEN = """{% extends "bluegreen.vcl.j2" %}
 {% block recv_first %}
@@ -199,7 +199,7 @@ class TestWatchRollsBackOnlyWhatItWatched:
 
     @pytest.fixture
     def watching(self, site):
-        from tests.watching import configure, go_live
+        from tests.helpers.watching import configure, go_live
 
         configure(site, "varnish", seconds=60, interval_s=1, min_requests=5)
         go_live(site, "2.0-fail100")
