@@ -6,7 +6,7 @@
 
 import groovy.transform.Field
 
-// The bluegreen release this library is written for; tests/test_jenkins_library.py keeps it
+// The bluegreen release this library is written for; tests/pipeline/test_jenkins_library.py keeps it
 // equal to bluegreen.__version__. Which agents pass: see compatibility().
 @Field static final String VERSION = '0.2.0'
 
