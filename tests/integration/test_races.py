@@ -28,20 +28,28 @@ def two_runs(fleet_site):
     return site, outs, configs, vcls
 
 
-def check_outcome(site, outs, configs, codes: dict, texts: dict) -> None:
-    assert sorted(codes.values()) in ([0, 1], [1, 1]), (codes, texts)
+def check_outcome(site, outs, configs, codes: dict, texts: dict, overlapping: bool = False) -> None:
+    """Never half switched, and no record claims what Varnish does not serve. One after the
+    other, the second refuses. Overlapping without a shared lock, Varnish has no compare-and-swap
+    of its own: a run may move right after the other's read-back, and then both report a switch;
+    the earlier one's `record` refuses (what it switched to is not live): the stage lock and the
+    record's generation are what order two pipelines (docs/jenkins.md)."""
     for name, code in codes.items():
         if code:
             assert "another pipeline got there first" in texts[name] or "lost a race" in texts[name], texts
+    assert sorted(codes.values()) in (([0, 0], [0, 1], [1, 1]) if overlapping else ([0, 1], [1, 1])), \
+        (codes, texts)
     assert len(set(site.actives())) == 1, "never half switched"
+    recorded = []
     for name in outs:
         run = site.cli("record", "--stage", "test", out=outs[name], config=configs[name])
-        if codes[name] == 0:
-            assert run.code == 0, run.text
-            state = json.loads((outs[name] / "test" / "state.json").read_text())
-            assert state["live"] == "green" and state["colors"]["green"]["vcl"] == site.actives()[0]
+        state = json.loads((outs[name] / "test" / "state.json").read_text()) if run.code == 0 else None
+        if state and state["colors"]["green"]["vcl"] == site.actives()[0]:
+            recorded.append(name)
         else:
-            assert run.code == 1, run.text  # the loser's record refuses: it would not be the truth
+            assert run.code == 1, run.text  # a record that would not be the truth is refused
+    winners = [n for n, c in codes.items() if c == 0]
+    assert len(recorded) == (1 if winners else 0) and set(recorded) <= set(winners), (recorded, codes)
 
 
 class TestRaces:
@@ -71,4 +79,4 @@ class TestRaces:
         for name, proc in procs.items():
             out, err = proc.communicate(timeout=120)
             codes[name], texts[name] = proc.returncode, out + err
-        check_outcome(site, outs, configs, codes, texts)
+        check_outcome(site, outs, configs, codes, texts, overlapping=True)

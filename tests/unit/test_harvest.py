@@ -66,3 +66,14 @@ class TestCommand:
         missing = subprocess.run([sys.executable, "-m", "bluegreen.requests_from_log",
                                   str(tmp_path / "nope.log")], capture_output=True, text=True)
         assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+class TestUnparsableUrls:
+    """A URL urllib cannot split (an unterminated IPv6 host) is counted as unparsed, not a crash."""
+
+    def test_an_unterminated_ipv6_host(self):
+        from bluegreen.compare import harvest
+
+        found = harvest.harvest(['127.0.0.1 - - [08/Dec/2026:10:00:00 +0000] "GET http://[::1/x HTTP/1.1" '
+                                 '200 5 "-" "curl"'])
+        assert found.unparsed == 1 and not found.counts

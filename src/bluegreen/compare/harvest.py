@@ -72,8 +72,12 @@ def render(found: Harvest, top: int | None, source: str) -> str:
 
 
 def _target(url: str) -> str | None:
-    """The path and query of a logged URL, without scheme, host or credential-like parameters."""
-    parts = urlsplit(url)
+    """The path and query of a logged URL, without scheme, host or credential-like parameters;
+    None for a URL that does not parse (any client can log `GET http://[::1/x`)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
     path = parts.path or "/"
     if not path.startswith("/"):
         return None
