@@ -3,13 +3,18 @@
     1. refuse inside the rollback window (retire.after_s since the switch) unless --now, and
        while any Varnish instance serves another VCL than the recorded live one (it could route
        to the previous color other than through preview)
-    2. retire.command on every server of the previous color (stop or shrink; must be idempotent)
-    3. check none of them answers any more; record readiness `retired`
-    4. schema.contract with {version} = the live release, unless recorded for it already; record
-       the migration and readiness `contracted`
+    2. fence the previous color off from rollbacks: record it `retired` (a rollback now
+       redeploys it; one that read the record before is refused by its compare-and-swap), then
+       set its VCL cold on every instance (Varnish refuses vcl.use of a cold VCL)
+    3. retire.command on every server of the previous color (stop or shrink; must be
+       idempotent), each only while no instance serves it; then none may answer any more
+    4. schema.contract with {version} = the live release: recorded as started before it runs
+       (a contract that does not finish counts as contracted for rollback), then as finished
+       with readiness `contracted`
 
+The whole step holds the stage's lock and writes the record compare-and-swap on its generation.
 Each part is recorded as soon as it is done, so a rerun after a kill or a failure converges: a
-retired color is not stopped again, a recorded contraction is not run again.
+retired color whose servers are quiet is not stopped again, a finished contraction not run again.
 """
 
 from __future__ import annotations
