@@ -35,12 +35,25 @@ STEPS = {
 }
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's own, sized by os.get_terminal_size: argparse's asks shutil, which imports the
+    compression modules (bz2, lzma) on every step's start, `switch` included."""
+
+    def __init__(self, prog: str):
+        try:
+            width = os.get_terminal_size().columns - 2
+        except OSError:  # not a terminal (Jenkins, a pipe)
+            width = 100
+        super().__init__(prog, width=max(40, width))
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with `only`, just that step's subparser (a faster start for one step)."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, formatter_class=HelpFormatter)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print one JSON document on stdout")
-    parser = argparse.ArgumentParser(prog="bluegreen", description="Blue-green releases behind Varnish.")
+    parser = argparse.ArgumentParser(prog="bluegreen", description="Blue-green releases behind Varnish.",
+                                     formatter_class=HelpFormatter)
     parser.add_argument("-c", "--config", default=os.environ.get("BLUEGREEN_CONFIG", "bluegreen.toml"),
                         help="configuration file (default bluegreen.toml, env BLUEGREEN_CONFIG)")
     parser.add_argument("--out", default=os.environ.get("BLUEGREEN_OUT", "bluegreen-out"),
@@ -52,7 +65,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name, text in STEPS.items():
         if only and name != only:
             continue
-        p = sub.add_parser(name, help=text, description=text, parents=[common])
+        p = sub.add_parser(name, help=text, description=text, parents=[common],
+                           formatter_class=HelpFormatter)
         if name != "demo":
             p.add_argument("--stage", required=name not in ("status",), help="stage name")
         if name in ("deploy", "release"):

@@ -5,9 +5,9 @@ Pure and small: every layer may import it, it imports nothing of bluegreen.
 
 from __future__ import annotations
 
-import calendar
+import re
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 COLORS = ("blue", "green")
 
@@ -17,8 +17,7 @@ def other(color: str) -> str:
     return "green" if color == "blue" else "blue"
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
+class Address(NamedTuple):
     """host:port of a Varnish admin port, a Varnish front or an app server."""
 
     host: str
@@ -38,16 +37,7 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
-def parse_at(at: str | None) -> float | None:
-    """Seconds since the epoch of a recorded time like 2026-11-29T10:00:00.123Z; None if unreadable."""
-    if not isinstance(at, str) or len(at) < 19 or not at.isascii():
-        return None
-    try:
-        seconds = calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H:%M:%S"))
-    except ValueError:
-        return None
-    fraction = at[19:].rstrip("Z")
-    return seconds + (float(fraction) if fraction.startswith(".") and fraction[1:].isdigit() else 0.0)
+MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z?")  # ASCII digits
 
 
 def show(value, limit: int = 60) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bluegreen.model import parse_at
 from bluegreen.records import lifecycle
 from bluegreen.records.plan import Expand, Plan
 from bluegreen.records.state import State
@@ -57,7 +56,7 @@ class TestRetireRules:
 
     def test_window_left(self):
         s = state(at="2026-11-29T10:00:00.500Z")
-        start = parse_at("2026-11-29T10:00:00.500Z")
+        start = lifecycle.parse_at("2026-11-29T10:00:00.500Z")
         assert lifecycle.window_left(s, 60, start + 10) == 50
         assert lifecycle.window_left(s, 60, start + 61) < 0
         assert lifecycle.window_left(State("shop", "t"), 60, start) is None
@@ -74,10 +73,10 @@ class TestRetireRules:
 
     def test_expand_of_a_plan_joins_the_state_after_its_switch(self):
         plan = Plan("id", "shop", "t", "blue", release="2.0.0", expand=Expand("2.0.0", True, "t"))
-        s = lifecycle.with_expand_of(state(), plan)
+        s = state().with_expand(plan.expand, plan.release)
         assert [m.to_json() for m in s.migrations] == [{"phase": "expand", "release": "2.0.0", "at": "t"}]
         plan.expand = Expand("2.0.0", False)
-        assert lifecycle.with_expand_of(state(), plan).migrations == []
+        assert state().with_expand(plan.expand, plan.release).migrations == []
 
 
 class TestCatalogueLost:

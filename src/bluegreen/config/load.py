@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from bluegreen.config import optional, vcl_table
 from bluegreen.config import values as read
@@ -28,8 +28,7 @@ ADMIN_PLACEHOLDERS = {"host", "port"}
 ADMIN_EXAMPLE = '["ssh", "-W", "localhost:{port}", "-o", "BatchMode=yes", "deploy@{host}"]'
 
 
-@dataclass(frozen=True)
-class ChecksConfig:
+class ChecksConfig(NamedTuple):
     health_path: str = "/health"
     version_path: str = "/version"
     timeout_s: float = 5.0
@@ -38,16 +37,14 @@ class ChecksConfig:
     host: str | None = None
 
 
-@dataclass(frozen=True)
-class DeployConfig:
+class DeployConfig(NamedTuple):
     command: tuple[str, ...] = ()
     parallel: int = 8
     timeout_s: float = 600.0
     pass_secrets: bool = False
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(NamedTuple):
     """One stage: its Varnish admin addresses (with the secret file of each), fronts, servers,
     and the command that carries an admin connection (`admin_command`; () for plain TCP)."""
 
@@ -64,8 +61,7 @@ class Stage:
         return self.servers[color]
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     app: str
     secret_file: Path
     base_dir: Path

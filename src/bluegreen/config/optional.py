@@ -6,8 +6,8 @@ Each is None when its table is absent, so a step can say plainly that it is not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from bluegreen.config import values as read
 from bluegreen.errors import ConfigError
@@ -23,8 +23,7 @@ WATCH_SOURCES = ("prometheus", "varnish")
 STAT_PLACEHOLDERS = {"host", "port", "instance", "name", "vcl"}
 
 
-@dataclass(frozen=True)
-class SchemaConfig:
+class SchemaConfig(NamedTuple):
     expand: tuple[str, ...] = ()
     contract: tuple[str, ...] = ()
     pending: tuple[str, ...] = ()
@@ -33,8 +32,7 @@ class SchemaConfig:
     timeout_s: float = 600.0
 
 
-@dataclass(frozen=True)
-class CompareConfig:
+class CompareConfig(NamedTuple):
     requests: Path | None = None
     ignore: tuple[str, ...] = ()
     expected: Path | None = None
@@ -44,8 +42,7 @@ class CompareConfig:
     timeout_s: float = 10.0
 
 
-@dataclass(frozen=True)
-class WatchConfig:
+class WatchConfig(NamedTuple):
     seconds: float = 120.0
     interval_s: float = 10.0
     max_error_rate: float = 0.02
@@ -57,27 +54,24 @@ class WatchConfig:
     errors_query: str | None = None
     baseline_s: float = 0.0
     log_command: tuple[str, ...] = ()
-    log_names: dict[str, str] = field(default_factory=dict)
+    log_names: dict[str, str] = {}
     timeout_s: float = 5.0
     on_source_error: str = "stop"
 
 
-@dataclass(frozen=True)
-class RetireConfig:
+class RetireConfig(NamedTuple):
     after_s: float = 3600.0
     command: tuple[str, ...] = ()
     timeout_s: float = 600.0
 
 
-@dataclass(frozen=True)
-class StatusConfig:
+class StatusConfig(NamedTuple):
     stat_command: tuple[str, ...] = ()
-    names: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = {}
     timeout_s: float = 5.0
 
 
-@dataclass(frozen=True)
-class WarmupConfig:
+class WarmupConfig(NamedTuple):
     """from_compare: the requests file is compare's (its unsafe lines are left out, not refused)."""
 
     requests: Path | None = None

@@ -6,8 +6,8 @@ Every error starts with the key path (vcl.probe.timeout_s: ...), as everywhere i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from bluegreen.config import values as read
 from bluegreen.errors import ConfigError
@@ -17,8 +17,7 @@ BACKEND_ATTRS = {"connect_timeout": 3600.0, "first_byte_timeout": 86400.0,
                  "between_bytes_timeout": 86400.0, "max_connections": None}
 
 
-@dataclass(frozen=True)
-class ProbeConfig:
+class ProbeConfig(NamedTuple):
     """Varnish's health probe of every backend; its timeout stays under its interval."""
 
     interval_s: float = 1.0
@@ -27,16 +26,15 @@ class ProbeConfig:
     threshold: int = 2
 
 
-@dataclass(frozen=True)
-class VclConfig:
+class VclConfig(NamedTuple):
     template: Path | None = None
     preview_from: tuple[str, ...] = ("127.0.0.1",)
     preview_header: str = "X-Bluegreen-Color"
     keep: int = 3
     mode: str = "vcl"
     label: str = "{app}_{stage}"
-    backend: dict = field(default_factory=dict)
-    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    backend: dict = {}
+    probe: ProbeConfig = ProbeConfig()
     preview_listener: str | None = None
     preview_token_file: Path | None = None
     reveal_color: bool = False

@@ -6,9 +6,10 @@ is wrong, so a record is either whole and typed or refused. Pure: no I/O.
 
 from __future__ import annotations
 
+import copy
 import re
 
-from bluegreen.model import COLORS, parse_at, show
+from bluegreen.model import COLORS, MOMENT, show
 
 TEXT = re.compile(r"[^\x00-\x1f\x7f]{0,512}")
 VCL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,199}")
@@ -92,7 +93,7 @@ class Fields:
     def moment(self, key: str) -> str | None:
         """A recorded time, 2026-11-29T10:00:00.123Z, that bluegreen can compute with."""
         value = self.opt_text(key)
-        if value is not None and parse_at(value) is None:
+        if value is not None and not MOMENT.fullmatch(value):
             raise Malformed(self.path(key), "a time like 2026-11-29T10:00:00.000Z", value)
         return value
 
@@ -168,6 +169,32 @@ class Fields:
         if not isinstance(value, dict):
             raise Malformed(self.path(key), "an object", value)
         return value
+
+
+class JsonValue:
+    """A record or a part of one, read from JSON (`read`) and written back (`to_json`): equal
+    when their JSON is. Plain classes: a record is read by every step, `switch` included, whose
+    start-up is timed against varnishreload (bench/switch_process.py)."""
+
+    def to_json(self) -> dict:
+        raise NotImplementedError
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other.to_json() == self.to_json()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: never a dict key
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_json()!r})"
+
+    def updated(self, **changes):
+        """A copy with `changes` made (this one stays as it is)."""
+        unknown = set(changes) - set(vars(self))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
+        new = copy.copy(self)
+        vars(new).update(changes)
+        return new
 
 
 _WHAT = {"text": "a line of text", "prose": "a text", "vcl": "a VCL name", "whole": "a whole number"}

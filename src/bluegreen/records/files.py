@@ -11,7 +11,6 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from bluegreen.errors import BadRecord, DependencyError, Refused
@@ -129,7 +128,7 @@ class StageFiles:
             written = [generation]
 
             def commit(state: State) -> State:
-                state = replace(state, generation=written[-1] + 1)
+                state = state.updated(generation=written[-1] + 1)
                 self.write_state(state)
                 written.append(state.generation)
                 return state

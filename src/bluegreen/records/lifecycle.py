@@ -13,17 +13,17 @@ from it, and the facts `retire` works from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar
+import time
+from typing import NamedTuple
 
-from bluegreen.model import parse_at
-from bluegreen.records.plan import Plan
+from bluegreen.model import MOMENT
 from bluegreen.records.state import State
 
 SWITCH, REDEPLOY, REFUSE, NOTHING = "switch", "redeploy", "refuse", "nothing"
 
 
-@dataclass(frozen=True)
-class RollbackAction:
+class RollbackAction(NamedTuple):
     """What `rollback` would do right now: switch, redeploy, refuse or nothing; `why` is a
     sentence for a person (the refusal itself for refuse)."""
 
@@ -71,6 +71,18 @@ def unfinished_contract(state: State):
     return found if found is not None and not found.finished else None
 
 
+def parse_at(at: str | None) -> float | None:
+    """Seconds since the epoch of a recorded time like 2026-11-29T10:00:00.123Z; None if unreadable."""
+    if not isinstance(at, str) or not MOMENT.fullmatch(at):
+        return None
+    try:
+        seconds = calendar.timegm(time.strptime(at[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    fraction = at[19:].rstrip("Z")
+    return seconds + (float(fraction) if fraction.startswith(".") and fraction[1:].isdigit() else 0.0)
+
+
 def window_left(state: State, after_s: float, now: float) -> float | None:
     """Seconds left in the rollback window (<= 0: over); None when no switch time is recorded."""
     switched = parse_at(state.switch.at if state.switch else None)
@@ -84,11 +96,3 @@ def stray_instances(state: State, actives: dict[str, str | None]) -> dict[str, s
     previous color other than through preview."""
     live_vcl = state.vcl_of(state.live)
     return {inst: name for inst, name in actives.items() if name != live_vcl or live_vcl is None}
-
-
-def with_expand_of(state: State, plan: Plan) -> State:
-    """The state after the plan's switch, with the plan's expand in `migrations` (once)."""
-    done = plan.expand
-    if done is None or not done.ok or done.release != plan.release:
-        return state
-    return state.with_migration("expand", done.release, done.at)

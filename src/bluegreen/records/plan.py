@@ -16,21 +16,20 @@ Malformed. Pure: no I/O.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from bluegreen.model import COLORS, now_iso
-from bluegreen.records.fields import Fields, Malformed, drop_none
+from bluegreen.records.fields import Fields, JsonValue, Malformed, drop_none
 from bluegreen.records.state import SCHEMA, State, check_writer
 
 
-@dataclass
-class Verified:
+class Verified(JsonValue):
     """verify passed for this release on this color with this VCL."""
 
-    color: str
-    release: str
-    vcl: str | None
-    at: str | None = None
+    def __init__(self, color: str, release: str, vcl: str | None, at: str | None = None):
+        self.color = color
+        self.release = release
+        self.vcl = vcl
+        self.at = at
 
     @classmethod
     def read(cls, f: Fields) -> Verified:
@@ -41,11 +40,11 @@ class Verified:
         return {"color": self.color, "release": self.release, "vcl": self.vcl, "at": self.at}
 
 
-@dataclass
-class VerifyFailed:
-    color: str
-    release: str
-    failed: list[str] = field(default_factory=list)
+class VerifyFailed(JsonValue):
+    def __init__(self, color: str, release: str, failed: list[str] | None = None):
+        self.color = color
+        self.release = release
+        self.failed = [] if failed is None else failed
 
     @classmethod
     def read(cls, f: Fields) -> VerifyFailed:
@@ -55,16 +54,17 @@ class VerifyFailed:
         return {"color": self.color, "release": self.release, "failed": self.failed}
 
 
-@dataclass
-class Compared:
+class Compared(JsonValue):
     """A compare of this release on this color: its gate facts typed, the rest (counts,
     failures, expected changes, for the report) as the JSON compare wrote, checked."""
 
-    color: str
-    release: str
-    vcl: str | None = None
-    at: str | None = None
-    detail: dict = field(default_factory=dict)
+    def __init__(self, color: str, release: str, vcl: str | None = None, at: str | None = None,
+                 detail: dict | None = None):
+        self.color = color
+        self.release = release
+        self.vcl = vcl
+        self.at = at
+        self.detail = {} if detail is None else detail
 
     FIELDS = ("color", "release", "vcl", "at")
 
@@ -101,19 +101,21 @@ class Compared:
         return self.detail.get("missing") or []
 
 
-@dataclass
-class Expand:
+class Expand(JsonValue):
     """deploy's schema.expand for a release: ran (ok), failed (detail), skipped, or refused
     because it took away what the live release uses (lost)."""
 
-    release: str
-    ok: bool
-    at: str | None = None
-    detail: str | None = None
-    seconds: float | None = None
-    checked: bool | None = None
-    skipped: bool | None = None
-    lost: list[str] = field(default_factory=list)
+    def __init__(self, release: str, ok: bool, at: str | None = None, detail: str | None = None,
+                 seconds: float | None = None, checked: bool | None = None, skipped: bool | None = None,
+                 lost: list[str] | None = None):
+        self.release = release
+        self.ok = ok
+        self.at = at
+        self.detail = detail
+        self.seconds = seconds
+        self.checked = checked
+        self.skipped = skipped
+        self.lost = [] if lost is None else lost
 
     @classmethod
     def read(cls, f: Fields) -> Expand:
@@ -127,17 +129,19 @@ class Expand:
                           "lost": self.lost or None})
 
 
-@dataclass
-class Switched:
+class Switched(JsonValue):
     """switch made `vcl` live (or found it live): the window, the instances, the warm-up."""
 
-    to: str
-    vcl: str | None
-    window_ms: float | None = None
-    instances: int | None = None
-    forced: bool = False
-    at: str | None = None
-    warmup: dict | None = None
+    def __init__(self, to: str, vcl: str | None, window_ms: float | None = None,
+                 instances: int | None = None, forced: bool = False, at: str | None = None,
+                 warmup: dict | None = None):
+        self.to = to
+        self.vcl = vcl
+        self.window_ms = window_ms
+        self.instances = instances
+        self.forced = forced
+        self.at = at
+        self.warmup = warmup
 
     @classmethod
     def read(cls, f: Fields) -> Switched:
@@ -156,26 +160,33 @@ class Switched:
                 "forced": self.forced, "at": self.at, "warmup": self.warmup}
 
 
-@dataclass
-class Plan:
-    id: str
-    app: str
-    stage: str
-    passive: str
-    live: str | None = None
-    created: str | None = None
-    expected: dict[str, str | None] = field(default_factory=dict)
-    previous_state: State | None = None
-    release: str | None = None
-    vcl: dict[str, str] = field(default_factory=dict)
-    deploy: list[dict] = field(default_factory=list)
-    checks: list[dict] = field(default_factory=list)
-    verified: Verified | None = None
-    verify_failed: VerifyFailed | None = None
-    compared: Compared | None = None
-    compare_failed: Compared | None = None
-    expand: Expand | None = None
-    switched: Switched | None = None
+class Plan(JsonValue):
+    def __init__(self, id: str, app: str, stage: str, passive: str, live: str | None = None,
+                 created: str | None = None, expected: dict[str, str | None] = None,
+                 previous_state: State | None = None, release: str | None = None,
+                 vcl: dict[str, str] | None = None, deploy: list[dict] | None = None,
+                 checks: list[dict] | None = None, verified: Verified | None = None,
+                 verify_failed: VerifyFailed | None = None, compared: Compared | None = None,
+                 compare_failed: Compared | None = None, expand: Expand | None = None,
+                 switched: Switched | None = None):
+        self.id = id
+        self.app = app
+        self.stage = stage
+        self.passive = passive
+        self.live = live
+        self.created = created
+        self.expected = {} if expected is None else expected
+        self.previous_state = previous_state
+        self.release = release
+        self.vcl = {} if vcl is None else vcl
+        self.deploy = [] if deploy is None else deploy
+        self.checks = [] if checks is None else checks
+        self.verified = verified
+        self.verify_failed = verify_failed
+        self.compared = compared
+        self.compare_failed = compare_failed
+        self.expand = expand
+        self.switched = switched
 
     @classmethod
     def new(cls, app: str, stage: str, live: str | None, passive: str, actives: dict,

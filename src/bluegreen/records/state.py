@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field, replace
 
 from bluegreen import __version__
 from bluegreen.errors import UsageError
 from bluegreen.model import COLORS, now_iso
-from bluegreen.records.fields import Fields, Malformed, drop_none
+from bluegreen.records.fields import Fields, JsonValue, Malformed, drop_none
 from bluegreen.records.watch_record import read_watch
 
 SCHEMA = 1
@@ -26,16 +25,17 @@ PHASES = ("expand", "contract")
 HISTORY_KEPT, MIGRATIONS_KEPT = 50, 100
 
 
-@dataclass
-class ColorInfo:
+class ColorInfo(JsonValue):
     """What one color runs: its release, its VCL (the one it went live with) and its readiness.
     `served` is set when its instances served it with different VCLs: {instance: VCL}, so a
     rollback makes live exactly what each instance served before."""
 
-    release: str | None = None
-    vcl: str | None = None
-    readiness: str | None = None
-    served: dict[str, str] | None = None
+    def __init__(self, release: str | None = None, vcl: str | None = None, readiness: str | None = None,
+                 served: dict[str, str] | None = None):
+        self.release = release
+        self.vcl = vcl
+        self.readiness = readiness
+        self.served = served
 
     @classmethod
     def read(cls, f: Fields) -> ColorInfo:
@@ -55,14 +55,15 @@ class ColorInfo:
         return (self.served or {}).get(instance) or self.vcl
 
 
-@dataclass
-class Switch:
+class Switch(JsonValue):
     """The last move of the stage: when, its window, on how many instances, forced or not."""
 
-    at: str | None = None
-    window_ms: float | None = None
-    instances: int | None = None
-    forced: bool | None = None
+    def __init__(self, at: str | None = None, window_ms: float | None = None, instances: int | None = None,
+                 forced: bool | None = None):
+        self.at = at
+        self.window_ms = window_ms
+        self.instances = instances
+        self.forced = forced
 
     @classmethod
     def read(cls, f: Fields) -> Switch:
@@ -73,10 +74,10 @@ class Switch:
                 "forced": self.forced}
 
 
-@dataclass
-class Build:
-    number: int | str | None = None
-    url: str | None = None
+class Build(JsonValue):
+    def __init__(self, number: int | str | None = None, url: str | None = None):
+        self.number = number
+        self.url = url
 
     @classmethod
     def read(cls, f: Fields) -> Build:
@@ -86,16 +87,16 @@ class Build:
         return {"number": self.number, "url": self.url}
 
 
-@dataclass
-class Migration:
+class Migration(JsonValue):
     """A schema phase for a release (expand in deploy, contract in retire). `finished` is False
     while it runs: a contract recorded as started and never finished (failed, killed) counts as
     done for rollback, since part of it may have run. Records before it existed: finished."""
 
-    phase: str
-    release: str
-    at: str | None = None
-    finished: bool = True
+    def __init__(self, phase: str, release: str, at: str | None = None, finished: bool = True):
+        self.phase = phase
+        self.release = release
+        self.at = at
+        self.finished = finished
 
     @classmethod
     def read(cls, f: Fields) -> Migration:
@@ -107,20 +108,22 @@ class Migration:
                 **({} if self.finished else {"finished": False})}
 
 
-@dataclass
-class Event:
+class Event(JsonValue):
     """One history entry: a switch, rollback, adopt, retire or contract. `to` is set by the
     actions that changed what is live; `key` makes recording the same move twice a no-op."""
 
-    at: str | None
-    action: str
-    from_: str | None = None
-    to: str | None = None
-    release: str | None = None
-    build: int | str | None = None
-    forced: bool | None = None
-    key: str | None = None
-    reason: str | None = None
+    def __init__(self, at: str | None, action: str, from_: str | None = None, to: str | None = None,
+                 release: str | None = None, build: int | str | None = None, forced: bool | None = None,
+                 key: str | None = None, reason: str | None = None):
+        self.at = at
+        self.action = action
+        self.from_ = from_
+        self.to = to
+        self.release = release
+        self.build = build
+        self.forced = forced
+        self.key = key
+        self.reason = reason
 
     @classmethod
     def read(cls, f: Fields) -> Event:
@@ -134,20 +137,23 @@ class Event:
                 **drop_none({"forced": self.forced, "key": self.key, "reason": self.reason})}
 
 
-@dataclass
-class State:
-    app: str
-    stage: str
-    live: str | None = None
-    previous: str | None = None
-    colors: dict[str, ColorInfo] = field(default_factory=dict)
-    migrations: list[Migration] = field(default_factory=list)
-    switch: Switch | None = None
-    build: Build | None = None
-    history: list[Event] = field(default_factory=list)
-    watch: dict | None = None  # the last watch's verdict, checked whole (watch_record.py)
-    generation: int = 0  # one above the record this one replaced; 0: before generations existed
-    catalogue: dict | None = None  # the shared database's catalogue when the live release went live
+class State(JsonValue):
+    """The stage's record: what is live and previous, each color, the last switch, the schema's
+    migrations, the history, the last watch's verdict (`watch`, checked whole by
+    watch_record.py), the `generation` (one above the record this one replaced; 0 before
+    generations existed) and the shared database's `catalogue` when the live release went live."""
+
+    def __init__(self, app: str, stage: str, live: str | None = None, previous: str | None = None,
+                 colors: dict[str, ColorInfo] | None = None, migrations: list[Migration] | None = None,
+                 switch: Switch | None = None, build: Build | None = None,
+                 history: list[Event] | None = None, watch: dict | None = None, generation: int = 0,
+                 catalogue: dict | None = None):
+        self.app, self.stage, self.live, self.previous = app, stage, live, previous
+        self.colors = {} if colors is None else colors
+        self.migrations = [] if migrations is None else migrations
+        self.switch, self.build = switch, build
+        self.history = [] if history is None else history
+        self.watch, self.generation, self.catalogue = watch, generation, catalogue
 
     # -- reading and writing ---------------------------------------------------------------------
     @classmethod
@@ -292,13 +298,20 @@ class State:
             return self
         kept = [m for m in self.migrations if m is not found]
         entry = Migration(phase, release, found.at if found else at, finished)
-        return replace(self, migrations=[*kept, entry][-MIGRATIONS_KEPT:])
+        return self.updated(migrations=[*kept, entry][-MIGRATIONS_KEPT:])
+
+    def with_expand(self, done, release: str | None) -> State:
+        """The state with a plan's expand (`done`, a records.plan.Expand) in its migrations, when
+        it ran clean for `release` (the release that went live)."""
+        if done is None or not done.ok or done.release != release:
+            return self
+        return self.with_migration("expand", done.release, done.at)
 
     def with_event(self, event: Event) -> State:
-        return replace(self, history=[*self.history, event][-HISTORY_KEPT:])
+        return self.updated(history=[*self.history, event][-HISTORY_KEPT:])
 
     def with_build(self, build: dict | None) -> State:
-        return replace(self, build=_build(build))
+        return self.updated(build=_build(build))
 
     @property
     def build_number(self) -> int | str | None:

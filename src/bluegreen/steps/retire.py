@@ -20,7 +20,6 @@ retired color whose servers are quiet is not stopped again, a finished contracti
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from bluegreen import commands
 from bluegreen.checks import http
@@ -87,7 +86,7 @@ def _contract(ctx, stage, commit, state: State, color: str, release, live_releas
         migrations.contract(ctx, live_release)
         state = state.with_migration("contract", live_release, now_iso())
         found = migrations.read_catalogue(ctx)  # what the live release now runs on
-        state = replace(state, catalogue=found) if found is not None else state
+        state = state.updated(catalogue=found) if found is not None else state
     state = commit(state.with_readiness(color, "contracted").with_event(
         Event(now_iso(), "contract", color, None, release, _number(ctx),
               reason=f"schema contracted for {live_release}")))

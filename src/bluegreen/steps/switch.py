@@ -3,11 +3,9 @@
 With [warmup], the target color's cache is warmed through every instance first (best effort).
 """
 
-from dataclasses import replace
 
 from bluegreen.context import Result
 from bluegreen.errors import Refused
-from bluegreen.records.lifecycle import with_expand_of
 from bluegreen.records.plan import Plan, Switched
 from bluegreen.records.state import State
 from bluegreen.steps._common import cool_the_rest
@@ -51,8 +49,8 @@ def run(ctx, args) -> Result:
                                 before=plan.expected, window_ms=window, instances=count, forced=forced,
                                 action="switch", build=ctx.build(), key=plan.id)
         if catalogue is not None:  # what the database held when this release went live
-            state = replace(state, catalogue=catalogue)
-        state = commit(with_expand_of(state, plan))  # this release's expand joins the migrations
+            state = state.updated(catalogue=catalogue)
+        state = commit(state.with_expand(plan.expand, plan.release))  # joins the migrations
         plan.switched = Switched(target, name, window, count, forced, state.switch.at, warmed)
         files.write_plan(plan)
         for line in cool_the_rest(ctx, stage, fleet, state):

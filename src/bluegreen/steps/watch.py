@@ -8,13 +8,13 @@ on_inconclusive fail/rollback, or a rollback that was not possible), 3 the sourc
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from bluegreen.context import Result
 from bluegreen.errors import BluegreenError, CheckFailed, Drift, MetricsError, Refused
-from bluegreen.model import now_iso, parse_at
+from bluegreen.model import now_iso
 from bluegreen.records.decide import instance_colors, varnish_live
 from bluegreen.records.files import write_text
+from bluegreen.records.lifecycle import parse_at
 from bluegreen.records.state import State
 from bluegreen.steps._outputs import write_outputs
 from bluegreen.watch import verdict
@@ -151,7 +151,7 @@ def _save(ctx, stage, files, fleet, state: State, record, rules) -> State:
     base = (files.read_local_state(ctx.config.app) if rolled else None) or state
     try:
         with ctx.store().writing(files, ctx.config.app, base.generation) as commit:
-            state = commit(replace(base, watch=record))
+            state = commit(base.updated(watch=record))
     except Refused as exc:  # another run changed the record meanwhile: it stays as that run wrote it
         ctx.say(f"WARNING: watch {stage.name}: its verdict is not added to the record: {exc.message}")
         state = base
