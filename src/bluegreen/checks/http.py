@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ class Answer:
     error: str | None = None
     data: bytes = b""  # the raw body (up to the read limit)
     unreachable: bool = False  # the connection itself failed: nothing listens there
+    truncated: bool = False  # the answer was longer than the read limit: `data` is its start
 
     @property
     def ok(self) -> bool:
@@ -26,31 +30,29 @@ class Answer:
 
 
 def get(address: Address, path: str, timeout: float, headers: dict | None = None,
-        tls: bool = False) -> Answer:
+        tls: bool = False, limit: int = 65536) -> Answer:
+    """GET `path`; `timeout` bounds the whole exchange, the answer read up to `limit` bytes
+    (`truncated` says when there was more)."""
     kind = http.client.HTTPSConnection if tls else http.client.HTTPConnection
     conn = kind(address.host, address.port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={"Connection": "close", **(headers or {})})
-        resp = conn.getresponse()
-        body = resp.read(65536).decode("utf-8", "replace")
-        return Answer(resp.status, body, {k.lower(): v for k, v in resp.getheaders()})
-    except TimeoutError:
-        return Answer(None, error=f"no answer within {timeout:g} s")
-    except (OSError, http.client.HTTPException) as exc:
-        return Answer(None, error=getattr(exc, "strerror", None) or exc.__class__.__name__)
-    finally:
-        conn.close()
+    with _Deadline(conn, timeout) as deadline:
+        try:
+            deadline.connect()
+            return deadline.exchange("GET", path, headers, limit)
+        except (OSError, http.client.HTTPException) as exc:
+            return Answer(None, error=_describe_error(exc, timeout, deadline.passed))
 
 
-def get_url(url: str, timeout: float, headers: dict | None = None) -> Answer:
-    """GET an absolute http(s) URL (a metrics API, say)."""
+def get_url(url: str, timeout: float, headers: dict | None = None, limit: int = 65536) -> Answer:
+    """GET an absolute http(s) URL (a metrics API, say); credentials are the caller's to send
+    as a header, never taken from the URL."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     tls = parts.scheme == "https"
     address = Address(parts.hostname or "", parts.port or (443 if tls else 80))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return get(address, path, timeout, headers, tls=tls)
+    return get(address, path, timeout, headers, tls=tls, limit=limit)
 
 
 def release_of(answer: Answer) -> str | None:
@@ -103,25 +105,65 @@ def host_header(config) -> dict:
 def request(address: Address, method: str, path: str, timeout: float, headers: dict | None = None,
             limit: int = 65536) -> Answer:
     """Any method, the raw body kept (up to `limit` bytes), and whether the connection itself
-    failed (compare). A Host in `headers` replaces the address's own."""
+    failed (compare). A Host in `headers` replaces the address's own. `timeout` bounds the whole
+    exchange, connection and answer."""
     conn = http.client.HTTPConnection(address.host, address.port, timeout=timeout)
-    try:
+    with _Deadline(conn, timeout) as deadline:
         try:
-            conn.connect()
+            deadline.connect()
         except OSError as exc:
-            return Answer(None, error=_describe_error(exc, timeout), unreachable=True)
-        conn.request(method, path, headers={"Connection": "close", **(headers or {})})
-        resp = conn.getresponse()
-        data = resp.read(limit)
-        return Answer(resp.status, data.decode("utf-8", "replace"),
-                      {k.lower(): v for k, v in resp.getheaders()}, data=data)
-    except (OSError, http.client.HTTPException) as exc:
-        return Answer(None, error=_describe_error(exc, timeout))
-    finally:
-        conn.close()
+            return Answer(None, error=_describe_error(exc, timeout, deadline.passed), unreachable=True)
+        try:
+            return deadline.exchange(method, path, headers, limit)
+        except (OSError, http.client.HTTPException) as exc:
+            return Answer(None, error=_describe_error(exc, timeout, deadline.passed))
 
 
-def _describe_error(exc: Exception, timeout: float) -> str:
-    if isinstance(exc, TimeoutError):
+class _Deadline:
+    """One deadline for a whole exchange. Each read's own timeout is not enough: a server that
+    trickles its answer a byte a second satisfies every read and never finishes. When `timeout`
+    passes, the connection is shut down whatever it waits for, and the exchange fails."""
+
+    def __init__(self, conn: http.client.HTTPConnection, timeout: float):
+        self.conn, self.passed = conn, False
+        self._timer = threading.Timer(timeout, self._end)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        self.conn.close()
+
+    def _end(self) -> None:
+        self.passed = True
+        sock = self.conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def connect(self) -> None:
+        self.conn.connect()
+        self._check()
+
+    def exchange(self, method: str, path: str, headers: dict | None, limit: int) -> Answer:
+        self.conn.request(method, path, headers={"Connection": "close", **(headers or {})})
+        resp = self.conn.getresponse()
+        data = resp.read(limit + 1)
+        self._check()  # a connection shut at the deadline may look like a short, whole answer
+        kept = data[:limit]
+        return Answer(resp.status, kept.decode("utf-8", "replace"),
+                      {k.lower(): v for k, v in resp.getheaders()}, data=kept,
+                      truncated=len(data) > limit)
+
+    def _check(self) -> None:
+        if self.passed:
+            raise TimeoutError
+
+
+def _describe_error(exc: Exception, timeout: float, passed: bool = False) -> str:
+    if passed or isinstance(exc, TimeoutError):
         return f"no answer within {timeout:g} s"
     return getattr(exc, "strerror", None) or exc.__class__.__name__
