@@ -6,6 +6,7 @@ Pure and small: every layer may import it, it imports nothing of bluegreen.
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from dataclasses import dataclass
 
@@ -55,3 +56,15 @@ def show(value, limit: int = 60) -> str:
     text = str(value)
     text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# user:password@ in a URL, up to the last '@' of the line (a password may hold a space or an
+# '@' that should have been escaped); password=... in a query string or a libpq conninfo.
+_USERINFO = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*):(?:(?!://)[^\n])*@")
+_PASSWORD_KEY = re.compile(r"(\b(?:password|passwd|pwd|sslpassword)=)[^&\s]*", re.IGNORECASE)
+
+
+def hide_passwords(text: str) -> str:
+    """The text with the password of every URL in it left out (user:***@host), as the
+    password= of a query string or conninfo; it may hide more than the password, never less."""
+    return _PASSWORD_KEY.sub(r"\1***", _USERINFO.sub(r"\1:***@", text))

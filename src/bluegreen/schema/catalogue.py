@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bluegreen import commands
 from bluegreen.errors import ConfigError, MigrationError
+from bluegreen.model import hide_passwords
 
 PG_COLUMNS = """
 select c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES', c.column_default is not null
@@ -36,6 +37,7 @@ def read_url(url: str) -> dict:
     if url.startswith("sqlite:///"):
         return _sqlite(url[len("sqlite:///"):])
     if url.startswith(("postgresql://", "postgres://")):
+        check_url(url)
         return _postgres(url)
     raise ConfigError(f"schema.database: '{scrub(url)}' should start with sqlite:/// or "
                       "postgresql://; for another database set schema.inspect to a command that "
@@ -45,9 +47,13 @@ def read_url(url: str) -> dict:
 def read_command(argv: list[str], cwd: Path, timeout: float, pass_secrets: bool = False) -> dict:
     done = commands.run(argv, cwd, timeout, pass_secrets)
     if not done.ok:
-        raise MigrationError(f"schema.inspect {scrub(' '.join(argv))} failed ({done.describe(5)})")
+        raise MigrationError(f"schema.inspect {scrub(' '.join(argv))} failed "
+                             f"({scrub(done.describe(5))})")
     try:
         return normalise(json.loads(done.output))
+    except RecursionError:
+        raise MigrationError(f"schema.inspect {scrub(' '.join(argv))} printed JSON nested too deep "
+                             "to be a catalogue; expected {table: {column: type}}") from None
     except ValueError as exc:
         raise MigrationError(f"schema.inspect {scrub(' '.join(argv))} did not print a catalogue as JSON "
                              f"({exc}); expected {{table: {{column: type}}}}") from None
@@ -130,13 +136,46 @@ def _postgres(url: str) -> dict:
                                                      "default": default}
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise MigrationError(f"cannot read the catalogue of {scrub(url)}: {first}") from None
+        raise MigrationError(f"cannot read the catalogue of {scrub(url)}: "
+                             f"{_without(first, _passwords(url))}") from None
     return out
+
+
+def check_url(url: str) -> None:
+    """Refuse a database URL a driver would misread, before any driver sees it: drivers quote
+    what they cannot parse, password included. ConfigError (exit 2) with the URL scrubbed."""
+    rest = url.partition("://")[2]
+    userinfo = rest.rpartition("@")[0]
+    why = ("holds a space or a control character: percent-encode it (a space is %20)"
+           if any(ch.isspace() or not ch.isprintable() for ch in url) else
+           "holds a '%' that is not followed by two hex digits: write a '%' as %25"
+           if re.search(r"%(?![0-9A-Fa-f]{2})", url) else
+           "holds more than one '@': write an '@' in the user or the password as %40"
+           if "@" in userinfo else
+           "opens an IPv6 address with '[' and does not close it: write [::1]"
+           if rest.count("[") != rest.count("]") else None)
+    if why:
+        raise ConfigError(f"schema.database: {scrub(url)} {why}")
 
 
 def scrub(text: str) -> str:
     """The text with the password of any URL in it left out (user:***@host)."""
-    return re.sub(r"(\w[\w+.-]*://[^:/@\s]*):[^@\s]*@", r"\1:***@", text)
+    return hide_passwords(text)
+
+
+def _passwords(url: str) -> set[str]:
+    """The password of a URL, as written and decoded, to be kept out of a driver's message."""
+    from urllib.parse import unquote
+
+    userinfo = url.partition("://")[2].rpartition("@")[0]
+    password = userinfo.partition(":")[2]
+    return {p for p in (password, unquote(password)) if p}
+
+
+def _without(text: str, secrets: set[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return scrub(text)
 
 
 def main(argv: list[str]) -> int:
