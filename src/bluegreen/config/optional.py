@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bluegreen.config import values as read
 from bluegreen.errors import ConfigError
+from bluegreen.model import hide_passwords, show
 
 SCHEMA_PLACEHOLDERS = {"version"}
 RETIRE_PLACEHOLDERS = {"host", "port", "color", "version"}
@@ -18,7 +19,7 @@ INCONCLUSIVE = ("pass", "fail", "rollback")
 WATCH_LOG_PLACEHOLDERS = {"host", "port", "instance", "name", "format"}
 WATCH_KEYS = {"seconds", "interval_s", "max_error_rate", "min_requests", "on_inconclusive", "source",
               "prometheus", "requests_query", "errors_query", "baseline_s", "log_command",
-              "log_names", "timeout_s", "on_source_error"}
+              "log_names", "timeout_s", "on_source_error", "prometheus_auth_file"}
 WATCH_SOURCES = ("prometheus", "varnish")
 STAT_PLACEHOLDERS = {"host", "port", "instance", "name", "vcl"}
 
@@ -60,6 +61,26 @@ class WatchConfig:
     log_names: dict[str, str] = field(default_factory=dict)
     timeout_s: float = 5.0
     on_source_error: str = "stop"
+    prometheus_auth: tuple[str, str] | None = field(default=None, repr=False)  # from the URL
+    prometheus_auth_file: Path | None = None
+
+    def prometheus_credentials(self) -> tuple[str, str] | None:
+        """(user, password) for Prometheus's basic auth: the URL's, or the auth file's first
+        line `user:password`; None without either. ConfigError when the file is unusable."""
+        if self.prometheus_auth_file is None:
+            return self.prometheus_auth
+        key = "watch.prometheus_auth_file"
+        try:
+            lines = self.prometheus_auth_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeError) as exc:
+            raise ConfigError(f"{key}: cannot read {show(self.prometheus_auth_file)} "
+                              f"({getattr(exc, 'strerror', None) or 'not UTF-8'}): it should hold "
+                              "one line, user:password") from None
+        user, colon, password = (lines[0].strip() if lines else "").partition(":")
+        if not colon or not user or any(not ch.isprintable() for ch in user + password):
+            raise ConfigError(f"{key}: {show(self.prometheus_auth_file)} should hold one line, "
+                              "user:password")
+        return user, password
 
 
 @dataclass(frozen=True)
@@ -128,7 +149,7 @@ def compare(raw: dict, base_dir: Path) -> CompareConfig | None:
         timeout_s=read.seconds(raw, "timeout_s", 10, "compare.timeout_s", maximum=300))
 
 
-def watch(raw: dict) -> WatchConfig | None:
+def watch(raw: dict, base_dir: Path = Path(".")) -> WatchConfig | None:
     if not raw:
         return None
     read.only(raw, "watch", WATCH_KEYS)
@@ -136,13 +157,16 @@ def watch(raw: dict) -> WatchConfig | None:
     seconds = read.seconds(raw, "seconds", 120, "watch.seconds", minimum=interval)
     source = read.choice(raw, "source", "prometheus" if "prometheus" in raw else "varnish",
                          "watch.source", WATCH_SOURCES)
-    prometheus = raw.get("prometheus")
+    prometheus, auth = None, None  # kept only where used: it may hold credentials
     if source == "prometheus":
-        prometheus = read.string(raw, "prometheus", None, "watch.prometheus")
-        if not prometheus.startswith(("http://", "https://")):
-            raise ConfigError(f"watch.prometheus: '{prometheus}' should be a URL, e.g. "
-                              "http://127.0.0.1:9090")
+        prometheus, auth = _prometheus_url(read.string(raw, "prometheus", None, "watch.prometheus"))
+    auth_file = read.file_path(raw, "prometheus_auth_file", base_dir, "watch.prometheus_auth_file",
+                               must_exist=False)
+    if auth and auth_file:
+        raise ConfigError("watch.prometheus_auth_file: watch.prometheus holds credentials too; "
+                          "keep them in one place (the file)")
     return WatchConfig(
+        prometheus_auth=auth, prometheus_auth_file=auth_file,
         seconds=seconds, interval_s=interval,
         max_error_rate=read.number(raw, "max_error_rate", 0.02, "watch.max_error_rate", 0.0, 1.0,
                                    "a share"),
@@ -162,6 +186,31 @@ def watch(raw: dict) -> WatchConfig | None:
         baseline_s=read.seconds(raw, "baseline_s", 300, "watch.baseline_s", minimum=0, maximum=86400),
         timeout_s=read.seconds(raw, "timeout_s", 5, "watch.timeout_s", maximum=60),
         **_watch_log(raw))
+
+
+def _prometheus_url(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(the URL without user:password@, the credentials or None); the URL is shown in every
+    message and record, the credentials never."""
+    from urllib.parse import unquote, urlsplit
+
+    shown = hide_passwords(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (a port that is no number raises here)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"watch.prometheus: '{show(shown)}' should be a URL, e.g. "
+                          "http://127.0.0.1:9090")
+    userinfo, _at, hostport = parts.netloc.rpartition("@")
+    clean = parts._replace(netloc=hostport).geturl()
+    if not userinfo:
+        return clean, None
+    user, colon, password = userinfo.partition(":")
+    if not colon:
+        raise ConfigError(f"watch.prometheus: '{show(shown)}' names a user without a password: "
+                          "write user:password@, or set watch.prometheus_auth_file")
+    return clean, (unquote(user), unquote(password))
 
 
 def _watch_log(raw: dict) -> dict:
