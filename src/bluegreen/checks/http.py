@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import socket
-import threading
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,38 +119,32 @@ def request(address: Address, method: str, path: str, timeout: float, headers: d
 
 class _Deadline:
     """One deadline for a whole exchange. Each read's own timeout is not enough: a server that
-    trickles its answer a byte a second satisfies every read and never finishes. When `timeout`
-    passes, the connection is shut down whatever it waits for, and the exchange fails."""
+    trickles its answer a byte at a time satisfies every read and never finishes. Here every
+    read of the answer waits only what is left, and none starts once the deadline passed."""
 
     def __init__(self, conn: http.client.HTTPConnection, timeout: float):
-        self.conn, self.passed = conn, False
-        self._timer = threading.Timer(timeout, self._end)
-        self._timer.daemon = True
+        self.conn, self.end = conn, time.monotonic() + timeout
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() >= self.end
 
     def __enter__(self) -> _Deadline:
-        self._timer.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._timer.cancel()
         self.conn.close()
-
-    def _end(self) -> None:
-        self.passed = True
-        sock = self.conn.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
     def connect(self) -> None:
         self.conn.connect()
         self._check()
+        self.conn.sock = _Bounded(self.conn.sock, self.end)
 
     def exchange(self, method: str, path: str, headers: dict | None, limit: int) -> Answer:
         self.conn.request(method, path, headers={"Connection": "close", **(headers or {})})
         resp = self.conn.getresponse()
         data = resp.read(limit + 1)
-        self._check()  # a connection shut at the deadline may look like a short, whole answer
+        self._check()  # an answer cut at the deadline may look like a short, whole one
         kept = data[:limit]
         return Answer(resp.status, kept.decode("utf-8", "replace"),
                       {k.lower(): v for k, v in resp.getheaders()}, data=kept,
@@ -161,6 +153,39 @@ class _Deadline:
     def _check(self) -> None:
         if self.passed:
             raise TimeoutError
+
+
+class _Bounded:
+    """A connected socket whose answer is read against a deadline (what http.client reads the
+    answer through is its makefile); everything else goes to the socket itself."""
+
+    def __init__(self, sock, end: float):
+        self._sock, self._end = sock, end
+
+    def makefile(self, *args, **kwargs):
+        return io.BufferedReader(_BoundedReader(self._sock, self._end))
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class _BoundedReader(io.RawIOBase):
+    def __init__(self, sock, end: float):
+        self._raw, self._sock, self._end = sock.makefile("rb", buffering=0), sock, end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int | None:
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        self._sock.settimeout(left)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _describe_error(exc: Exception, timeout: float, passed: bool = False) -> str:
