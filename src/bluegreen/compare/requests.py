@@ -54,8 +54,8 @@ class Request:
     def label(self) -> str:
         """The request as a test name shows it: header values left out (they may be
         credentials), except those that only pick a representation."""
-        shown = [f"{k}: {v}" if k.lower() in SHOWN_VALUES else k for k, v in self.headers]
-        return f"{self}{' [' + ', '.join(shown) + ']' if shown else ''}"
+        shown = [f"{k}: {v if k.lower() in SHOWN_VALUES else '***'}" for k, v in self.headers]
+        return " ".join([str(self), *shown])
 
     def over(self, base: dict) -> dict:
         """`base` headers with this request's own on top, names compared case-insensitively (a
@@ -140,7 +140,8 @@ def _headers(rest: str, where: str, preview_header: str) -> tuple[tuple[str, str
         return ()
     marks = list(HEADER_AT.finditer(rest))
     if not marks or marks[0].start() != 0:
-        raise UsageError(f"{where}: '{_short(rest)}' should be headers written 'Name: value'")
+        raise UsageError(f"{where}: what follows the path should be headers written 'Name: value' "
+                         "(not shown: it may hold a credential)")
     out = []
     for n, mark in enumerate(marks):
         end = marks[n + 1].start() if n + 1 < len(marks) else len(rest)

@@ -6,12 +6,13 @@ Each is None when its table is absent, so a step can say plainly that it is not 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bluegreen.config import values as read
 from bluegreen.errors import ConfigError
-from bluegreen.model import hide_passwords, show
+from bluegreen.model import show, shown_url
 
 SCHEMA_PLACEHOLDERS = {"version"}
 RETIRE_PLACEHOLDERS = {"host", "port", "color", "version"}
@@ -117,6 +118,8 @@ def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
     if database and not database.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError("schema.database: should be a sqlite:///PATH or postgresql://... URL; for "
                           "another database, set schema.inspect to a command printing the catalogue")
+    if database and not database.startswith("sqlite:///") and database_url_fault(database):
+        raise ConfigError(f"schema.database: {shown_url(database)} {database_url_fault(database)}")
     if database and database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
         database = "sqlite:///" + str(read.resolve(base_dir, database[len("sqlite:///"):]))
     if "pending" in raw and "expand" not in raw:
@@ -129,6 +132,25 @@ def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
         pending=read.argv(raw, "pending", "schema.pending", SCHEMA_PLACEHOLDERS),
         inspect=read.argv(raw, "inspect", "schema.inspect", set()),
         timeout_s=read.seconds(raw, "timeout_s", 600, "schema.timeout_s"))
+
+
+def database_url_fault(url: str) -> str | None:
+    """What in a database URL a driver would misread (and quote back, password included), and
+    how to write it; None when nothing."""
+    rest = url.partition("://")[2]
+    userinfo = rest.rpartition("@")[0]
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "holds a space or a control character: percent-encode it (a space is %20)"
+    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
+        return "holds a '%' that is not followed by two hex digits: write a '%' as %25"
+    if "@" in userinfo:
+        return "holds more than one '@': write an '@' in the user or the password as %40"
+    if any(ch in userinfo for ch in "/?#[]"):
+        return ("holds a '/', '?', '#', '[' or ']' before its '@': percent-encode it in the user "
+                "or the password (%2F, %3F, %23, %5B, %5D)")
+    if rest.count("[") != rest.count("]"):
+        return "opens an IPv6 address with '[' and does not close it: write [::1]"
+    return None
 
 
 def compare(raw: dict, base_dir: Path) -> CompareConfig | None:
@@ -193,14 +215,14 @@ def _prometheus_url(url: str) -> tuple[str, tuple[str, str] | None]:
     message and record, the credentials never."""
     from urllib.parse import unquote, urlsplit
 
-    shown = hide_passwords(url)
+    shown = shown_url(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (a port that is no number raises here)
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"watch.prometheus: '{show(shown)}' should be a URL, e.g. "
+        raise ConfigError(f"watch.prometheus: '{shown}' should be a URL, e.g. "
                           "http://127.0.0.1:9090")
     userinfo, _at, hostport = parts.netloc.rpartition("@")
     clean = parts._replace(netloc=hostport).geturl()
@@ -208,7 +230,7 @@ def _prometheus_url(url: str) -> tuple[str, tuple[str, str] | None]:
         return clean, None
     user, colon, password = userinfo.partition(":")
     if not colon:
-        raise ConfigError(f"watch.prometheus: '{show(shown)}' names a user without a password: "
+        raise ConfigError(f"watch.prometheus: '{shown}' names a user without a password: "
                           "write user:password@, or set watch.prometheus_auth_file")
     return clean, (unquote(user), unquote(password))
 

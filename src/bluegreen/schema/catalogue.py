@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
 from bluegreen import commands
+from bluegreen.config.optional import database_url_fault
 from bluegreen.errors import ConfigError, MigrationError
-from bluegreen.model import hide_passwords
+from bluegreen.model import hide_passwords, shown_url
 
 PG_COLUMNS = """
 select c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES', c.column_default is not null
@@ -39,7 +39,7 @@ def read_url(url: str) -> dict:
     if url.startswith(("postgresql://", "postgres://")):
         check_url(url)
         return _postgres(url)
-    raise ConfigError(f"schema.database: '{scrub(url)}' should start with sqlite:/// or "
+    raise ConfigError(f"schema.database: '{shown_url(url)}' should start with sqlite:/// or "
                       "postgresql://; for another database set schema.inspect to a command that "
                       "prints the catalogue as JSON")
 
@@ -136,7 +136,7 @@ def _postgres(url: str) -> dict:
                                                      "default": default}
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise MigrationError(f"cannot read the catalogue of {scrub(url)}: "
+        raise MigrationError(f"cannot read the catalogue of {shown_url(url)}: "
                              f"{_without(first, _passwords(url))}") from None
     return out
 
@@ -144,18 +144,9 @@ def _postgres(url: str) -> dict:
 def check_url(url: str) -> None:
     """Refuse a database URL a driver would misread, before any driver sees it: drivers quote
     what they cannot parse, password included. ConfigError (exit 2) with the URL scrubbed."""
-    rest = url.partition("://")[2]
-    userinfo = rest.rpartition("@")[0]
-    why = ("holds a space or a control character: percent-encode it (a space is %20)"
-           if any(ch.isspace() or not ch.isprintable() for ch in url) else
-           "holds a '%' that is not followed by two hex digits: write a '%' as %25"
-           if re.search(r"%(?![0-9A-Fa-f]{2})", url) else
-           "holds more than one '@': write an '@' in the user or the password as %40"
-           if "@" in userinfo else
-           "opens an IPv6 address with '[' and does not close it: write [::1]"
-           if rest.count("[") != rest.count("]") else None)
+    why = database_url_fault(url)
     if why:
-        raise ConfigError(f"schema.database: {scrub(url)} {why}")
+        raise ConfigError(f"schema.database: {shown_url(url)} {why}")
 
 
 def scrub(text: str) -> str:

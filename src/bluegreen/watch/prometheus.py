@@ -149,7 +149,7 @@ def _total(data, key: str = "requests_query") -> float | None:
         raise ValueError("'result' is not a list")
     values = [_value(series) for series in result]
     values = [v for v in values if not math.isnan(v)]
-    total = math.fsum(values) if values else None
+    total = sum(values) if values else None
     if total is not None and not total <= MAX_COUNT:
         raise ValueError(f"the values sum to {total:g}, not a count")
     return total
@@ -164,6 +164,7 @@ def _value(series) -> float:
         value = float(pair[1])
     except ValueError:
         raise ValueError(f"the value {show(pair[1])} is not a number") from None
-    if math.isinf(value) or value < 0:
-        raise ValueError(f"the value {show(pair[1])} is not a count (negative or infinite)")
+    if not math.isnan(value) and not 0 <= value <= MAX_COUNT:
+        raise ValueError(f"the value {show(pair[1])} is not a count (negative, infinite or "
+                         "beyond 10^15)")
     return value
