@@ -60,7 +60,7 @@ def show(value, limit: int = 60) -> str:
 
 # user:password@ in a URL, up to the last '@' of the line (a password may hold a space or an
 # '@' that should have been escaped); password=... in a query string or a libpq conninfo.
-_USERINFO = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*):(?:(?!://)[^\n])*@")
+_USERINFO = re.compile(r"(\b[A-Za-z][\w+.-]{0,30}://[^:/@\s]*):(?:(?!://)[^\n])*@")
 _PASSWORD_KEY = re.compile(r"(\b(?:password|passwd|pwd|sslpassword)=)[^&\s]*", re.IGNORECASE)
 
 

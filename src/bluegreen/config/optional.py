@@ -6,7 +6,6 @@ Each is None when its table is absent, so a step can say plainly that it is not 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,8 +117,9 @@ def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
     if database and not database.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError("schema.database: should be a sqlite:///PATH or postgresql://... URL; for "
                           "another database, set schema.inspect to a command printing the catalogue")
-    if database and not database.startswith("sqlite:///") and database_url_fault(database):
-        raise ConfigError(f"schema.database: {shown_url(database)} {database_url_fault(database)}")
+    fault = database and not database.startswith("sqlite:///") and read.database_url_fault(database)
+    if fault:
+        raise ConfigError(f"schema.database: {shown_url(database)} {fault}")
     if database and database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
         database = "sqlite:///" + str(read.resolve(base_dir, database[len("sqlite:///"):]))
     if "pending" in raw and "expand" not in raw:
@@ -132,25 +132,6 @@ def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
         pending=read.argv(raw, "pending", "schema.pending", SCHEMA_PLACEHOLDERS),
         inspect=read.argv(raw, "inspect", "schema.inspect", set()),
         timeout_s=read.seconds(raw, "timeout_s", 600, "schema.timeout_s"))
-
-
-def database_url_fault(url: str) -> str | None:
-    """What in a database URL a driver would misread (and quote back, password included), and
-    how to write it; None when nothing."""
-    rest = url.partition("://")[2]
-    userinfo = rest.rpartition("@")[0]
-    if any(ch.isspace() or not ch.isprintable() for ch in url):
-        return "holds a space or a control character: percent-encode it (a space is %20)"
-    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
-        return "holds a '%' that is not followed by two hex digits: write a '%' as %25"
-    if "@" in userinfo:
-        return "holds more than one '@': write an '@' in the user or the password as %40"
-    if any(ch in userinfo for ch in "/?#[]"):
-        return ("holds a '/', '?', '#', '[' or ']' before its '@': percent-encode it in the user "
-                "or the password (%2F, %3F, %23, %5B, %5D)")
-    if rest.count("[") != rest.count("]"):
-        return "opens an IPv6 address with '[' and does not close it: write [::1]"
-    return None
 
 
 def compare(raw: dict, base_dir: Path) -> CompareConfig | None:
@@ -181,7 +162,8 @@ def watch(raw: dict, base_dir: Path = Path(".")) -> WatchConfig | None:
                          "watch.source", WATCH_SOURCES)
     prometheus, auth = None, None  # kept only where used: it may hold credentials
     if source == "prometheus":
-        prometheus, auth = _prometheus_url(read.string(raw, "prometheus", None, "watch.prometheus"))
+        prometheus, auth = read.url_with_credentials(read.string(raw, "prometheus", None, "watch.prometheus"),
+                                                       "watch.prometheus")
     auth_file = read.file_path(raw, "prometheus_auth_file", base_dir, "watch.prometheus_auth_file",
                                must_exist=False)
     if auth and auth_file:
@@ -208,31 +190,6 @@ def watch(raw: dict, base_dir: Path = Path(".")) -> WatchConfig | None:
         baseline_s=read.seconds(raw, "baseline_s", 300, "watch.baseline_s", minimum=0, maximum=86400),
         timeout_s=read.seconds(raw, "timeout_s", 5, "watch.timeout_s", maximum=60),
         **_watch_log(raw))
-
-
-def _prometheus_url(url: str) -> tuple[str, tuple[str, str] | None]:
-    """(the URL without user:password@, the credentials or None); the URL is shown in every
-    message and record, the credentials never."""
-    from urllib.parse import unquote, urlsplit
-
-    shown = shown_url(url)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (a port that is no number raises here)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"watch.prometheus: '{shown}' should be a URL, e.g. "
-                          "http://127.0.0.1:9090")
-    userinfo, _at, hostport = parts.netloc.rpartition("@")
-    clean = parts._replace(netloc=hostport).geturl()
-    if not userinfo:
-        return clean, None
-    user, colon, password = userinfo.partition(":")
-    if not colon:
-        raise ConfigError(f"watch.prometheus: '{shown}' names a user without a password: "
-                          "write user:password@, or set watch.prometheus_auth_file")
-    return clean, (unquote(user), unquote(password))
 
 
 def _watch_log(raw: dict) -> dict:

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from bluegreen import commands
-from bluegreen.config.optional import database_url_fault
+from bluegreen.config.values import database_url_fault
 from bluegreen.errors import ConfigError, MigrationError
 from bluegreen.model import hide_passwords, shown_url
 

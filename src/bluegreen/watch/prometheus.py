@@ -100,8 +100,8 @@ class PrometheusSource:
         if body.get("status") != "success":
             error = _said(body.get("error"))
             if body.get("errorType") == "bad_data":
-                raise ConfigError(f"watch.{key}: Prometheus rejected {show(promql, 200)}: {error}")
-            raise MetricsError(f"{where} failed {show(promql, 200)}: {_said(body.get('errorType'))}: "
+                raise ConfigError(f"watch.{key}: Prometheus rejected '{show(promql, 200)}': {error}")
+            raise MetricsError(f"{where} failed '{show(promql, 200)}': {_said(body.get('errorType'))}: "
                                f"{error}; nothing was rolled back")
         try:
             return _total(body.get("data"), key)
