@@ -5,6 +5,10 @@ reader and release strings: any input loads, or raises a BluegreenError whose me
 and whose exit code is 1, 2 or 3. Never another exception, never a traceback; through the CLI,
 never an "internal error". Examples are few and derandomized so the suite stays fast and stable.
 
+The newer features' inputs (issue 24; requests and expected-changes files, Prometheus answers,
+varnishstat and varnishncsa output, configs holding passwords) add two more: no secret in any
+output or file, and every wait within its configured bound.
+
 The inputs these properties once found to crash a reader are kept in HOSTILE, each as a plain
 test with its minimal example (all fixed); the general strategies still keep numbers and strings
 in the ranges where they exercise the common paths.
