@@ -45,3 +45,27 @@ def show(value, limit: int = 60) -> str:
     text = str(value)
     text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# user:password@ in a URL, up to the last '@' of the line (a password may hold a space or an
+# '@' that should have been escaped); password=... in a query string or a libpq conninfo.
+_USERINFO = re.compile(r"(\b[A-Za-z][\w+.-]{0,30}://[^:/@\s]*):(?:(?!://)[^\n])*@")
+_PASSWORD_KEY = re.compile(r"(\b(?:password|passwd|pwd|sslpassword)=)[^&\s]*", re.IGNORECASE)
+
+
+def hide_passwords(text: str) -> str:
+    """The text with the password of every URL in it left out (user:***@host), as the
+    password= of a query string or conninfo; it may hide more than the password, never less."""
+    return _PASSWORD_KEY.sub(r"\1***", _USERINFO.sub(r"\1:***@", text))
+
+
+def shown_url(url: str) -> str:
+    """One URL as a message shows it: everything between its scheme and its last '@' but the
+    user left out (user:***@host), control characters escaped."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = (rest if sep else url).rpartition("@")
+    if sep and at:
+        url = f"{scheme}{sep}{userinfo.partition(':')[0]}:***@{host}"
+    elif at:  # no scheme: user:password@host is no URL, and shows none of what precedes '@'
+        url = f"***@{host}"
+    return show(hide_passwords(url), 200)

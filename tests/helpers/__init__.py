@@ -11,6 +11,8 @@
     fakes        `FakeAdmin`: a varnishd's admin port in memory (and one that misbehaves)
     fake_app     a fake app server and a fake deploy command that sets its release
     fake_stage   `FakeStage`: a stage on FakeAdmins and FakeApps, the CLI in-process
+    scripted_http  a loopback HTTP server answering given bytes at a given pace (a Prometheus
+                 answering garbage, a page that trickles)
     fake_jenkins a Jenkins controller for the Groovy harness;  pipeline: the shared pipeline on it
     load, local_watch, watching, postgres, sshd, browser: wrk, Prometheus and traffic, PostgreSQL,
                  sshd and headless Chromium as the integration tests start them

@@ -3,12 +3,14 @@ app, and steady traffic through Varnish that remembers what every response was."
 
 from __future__ import annotations
 
+import base64
 import http.client as http_client
 import json
 import shutil
 import subprocess
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from bluegreen.checks import http
@@ -21,12 +23,17 @@ from tests.helpers import ports
 class LocalPrometheus:
     """Debian's prometheus with its own data dir, a 1 s scrape of the given servers, on loopback."""
 
-    def __init__(self, root: Path, targets: list, scrape_s: float = 1.0):
+    def __init__(self, root: Path, targets: list, scrape_s: float = 1.0,
+                 user: tuple[str, str] | None = None):
+        """`user`: (name, password) that every request to its API must then present (basic auth)."""
         if not shutil.which("prometheus"):
             raise DependencyError("prometheus is not installed: apt-get install -y prometheus")
         self.root = Path(root) / "prometheus"
         self.address = ports.address()
         self.targets, self.scrape_s = [str(t) for t in targets], scrape_s
+        self.user = user
+        self.headers = {"Authorization": "Basic " + base64.b64encode(":".join(user).encode()).decode()} \
+            if user else {}
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -42,10 +49,19 @@ class LocalPrometheus:
                           f"scrape_configs:\n  - job_name: sampleapp\n"
                           f"    scrape_timeout: {int(self.scrape_s * 800)}ms\n"
                           f"    static_configs:\n      - targets: [{targets}]\n")
+        web = []
+        if self.user:
+            with warnings.catch_warnings():  # crypt: bcrypt without a dependency, as long as it lasts
+                warnings.simplefilter("ignore", DeprecationWarning)
+                import crypt
+
+            hashed = crypt.crypt(self.user[1], crypt.METHOD_BLOWFISH)
+            (self.root / "web.yml").write_text(f"basic_auth_users:\n  {self.user[0]}: '{hashed}'\n")
+            web = [f"--web.config.file={self.root / 'web.yml'}"]
         with open(self.root / "prometheus.log", "ab") as log:
             self.proc = subprocess.Popen(
                 ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.root / 'data'}",
-                 f"--web.listen-address={self.address}", "--storage.tsdb.retention.time=1h"],
+                 f"--web.listen-address={self.address}", "--storage.tsdb.retention.time=1h", *web],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         try:
             wait_for(self._ready, deadline_s, f"prometheus on {self.address}", 0.1)
@@ -58,11 +74,11 @@ class LocalPrometheus:
         if self.proc.poll() is not None:
             raise DependencyError(f"prometheus exited {self.proc.returncode}; see "
                                   f"{self.root / 'prometheus.log'}")
-        return http.get(self.address, "/-/ready", 1).ok
+        return http.get(self.address, "/-/ready", 1, self.headers).ok
 
     def scraped(self, target: str) -> bool:
         """True once the last scrape of target succeeded."""
-        answer = http.get(self.address, "/api/v1/targets", 2)
+        answer = http.get(self.address, "/api/v1/targets", 2, self.headers, limit=1 << 20)
         try:
             active = json.loads(answer.body)["data"]["activeTargets"]
         except (ValueError, KeyError, TypeError):

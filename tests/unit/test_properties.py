@@ -5,6 +5,10 @@ reader and release strings: any input loads, or raises a BluegreenError whose me
 and whose exit code is 1, 2 or 3. Never another exception, never a traceback; through the CLI,
 never an "internal error". Examples are few and derandomized so the suite stays fast and stable.
 
+The newer features' inputs (issue 24; requests and expected-changes files, Prometheus answers,
+varnishstat and varnishncsa output, configs holding passwords) add two more: no secret in any
+output or file, and every wait within its configured bound.
+
 The inputs these properties once found to crash a reader are kept in HOSTILE, each as a plain
 test with its minimal example (all fixed); the general strategies still keep numbers and strings
 in the ranges where they exercise the common paths.
@@ -18,6 +22,7 @@ import math
 import re
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +30,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bluegreen.cli import main
+from bluegreen.compare.requests import parse_expected, parse_requests
 from bluegreen.config import load as configuration
 from bluegreen.errors import BluegreenError
 from bluegreen.model import Address
@@ -659,3 +665,370 @@ class TestHostile:
     def test_hostile_case(self, site_dir, case):
         """Each input a property found to crash a reader once: now refused with one clear line."""
         holds(lambda: HOSTILE[case](site_dir))
+
+
+# -- the newer features' inputs (issue 24) ------------------------------------------------------
+#
+# Every file and answer compare, watch, status and the log helper read, with arbitrary text and
+# structure: no internal error, no secret in any output or file, every wait within its bound.
+# A secret is marked at both ends (Zq7...Qz9): a leak of any end of it is found.
+
+def leaked(text: str) -> bool:
+    return "Zq7" in text or "Qz9" in text
+
+
+def outputs(folder: Path) -> str:
+    return "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
+
+
+SECRET_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8).map(
+    lambda t: f"Zq7{t}Qz9")
+CREDENTIALS = st.builds(lambda name, value: f"{name}: Bearer {value}",
+                        st.sampled_from(["Authorization", "Cookie", "X-Api-Key", "Proxy-Authorization"]),
+                        SECRET_TEXT.filter(lambda s: s.isprintable() and " " not in s))
+HOSTILE_LINES = st.one_of(
+    st.text(max_size=60),
+    st.builds(lambda m, t, h: " ".join([m, t, *h]),
+              st.sampled_from(["GET", "HEAD", "POST", "get", "\ufeffGET", "PROPFIND", "G"]),
+              st.sampled_from(["/", "/a?b=1", "/a b", "a", "/€", "/?_method=DELETE", "/" + "x" * 100]),
+              st.lists(st.one_of(CREDENTIALS, st.sampled_from([
+                  "Accept: text/html", "X-HTTP-Method-Override: DELETE", "X-Test: 10€", "Host: a",
+                  "Content-Length: 1", "X-Bluegreen-Color: green", "noheader", "X-Name: José",
+                  "X-Empty:"])), max_size=3)))
+GOOD_LINES = st.builds(lambda m, t, h: " ".join([m, t, *h]), st.sampled_from(["GET", "HEAD"]),
+                       st.sampled_from(["/", "/a?b=1", "/api/products/1", "/?_method=GET"]),
+                       st.lists(CREDENTIALS | st.sampled_from(["Accept: text/html", "X-Name: José"]),
+                                max_size=2))
+REQUESTS_FILES = st.one_of(
+    st.builds(lambda good, secret, bad: "\n".join([*good, f"GET /account {secret}", *bad]),
+              st.lists(GOOD_LINES, max_size=3), CREDENTIALS, st.lists(HOSTILE_LINES, max_size=1)),
+    st.lists(HOSTILE_LINES, max_size=5).map("\n".join),
+    st.sampled_from(["\ufeffGET /a\n", "GET /a\n" * 2]))
+
+
+class TestRequestsFiles:
+    """compare.requests: any text is requests or one clear line naming the file; a credential
+    header's value is in no message and no test name."""
+
+    @FEWER
+    @given(text=REQUESTS_FILES)
+    def test_parse_any_requests_file(self, text):
+        found = holds(lambda: parse_requests(text, "r.txt", allow_unsafe=False))
+        if isinstance(found, BluegreenError):
+            assert found.message.startswith("r.txt") and not leaked(found.message)
+        else:
+            labels = " ".join(r.label for r in found.send + found.skipped)
+            assert not leaked(labels) and all(r.safe for r in found.send)
+
+    @FEWER
+    @given(text=REQUESTS_FILES)
+    def test_compare_with_any_requests_file(self, compare_stage, text):
+        """Through the CLI against a front that answers every color alike: exit 0 to 3; exit 2
+        before anything is sent; no secret in any output or file."""
+        stage, front = compare_stage
+        (stage.root / "requests.txt").write_text(text, encoding="utf-8")
+        sent = len(front.requests)
+        run = stage.cli("compare", "--stage", "test")
+        assert run.code in (0, 1, 2, 3) and "internal error" not in run.err, run.text
+        if run.code == 2:
+            assert len(front.requests) == sent, "nothing is sent for a file that is refused"
+        assert not leaked(run.text + outputs(stage.out))
+
+
+@pytest.fixture
+def compare_stage(stage):
+    """A FakeStage staged for compare, its one front a scripted one answering every color alike."""
+    from tests.helpers.scripted_http import ScriptedHTTP, preview_front
+    from tests.helpers.stages import stage_next
+
+    stage_next(stage)
+    with ScriptedHTTP(preview_front) as front:
+        stage.write_config(f'front = ["{front.address}"]\n\n[compare]\nrequests = "requests.txt"\n'
+                           "timeout_s = 2\n")
+        yield stage, front
+
+
+EXPECTED = {"change": [{"path": "/api/products/*", "field": "price", "reason": "new prices"}]}
+
+
+class TestExpectedChangesFiles:
+    """compare.expected: any TOML structure or text is changes or one clear line (exit 2)."""
+
+    @FEWER
+    @given(data=mutated(EXPECTED, {"": ["change"]}, TOML_VALUES) | TOML_VALUES.map(lambda v: {"change": v}))
+    def test_any_structure(self, data):
+        holds(lambda: parse_expected(toml_document(data), "e.toml"))
+
+    @FEWER
+    @given(text=st.text(max_size=200) | st.sampled_from(["a = " + "[" * 3000, "[[change]]\n" * 2000,
+                                                         "a = {b = " * 2000, "a = " + "9" * 5000]))
+    def test_any_text(self, text):
+        holds(lambda: parse_expected(text, "e.toml"))
+
+
+PROM_ANSWER = {"status": "success", "data": {"resultType": "vector", "result": [
+    {"metric": {"color": "green"}, "value": [1.0, "12"]},
+    {"metric": {"color": "green"}, "value": [1.0, "3"]}]}}
+PROM_KEYS = {"": ["status", "data", "errorType", "error"], "data": ["resultType", "result"]}
+PROM_BODIES = st.one_of(
+    mutated(PROM_ANSWER, PROM_KEYS, JSON_VALUES | st.sampled_from(
+        ["vector", "scalar", "matrix", [1.0, "-1"], [[1.0, "1e308"]], "bad_data"])).map(as_json),
+    JSON_VALUES.map(as_json), st.binary(max_size=80).map(lambda b: b.decode("latin-1")),
+    st.integers(1, 2000).map(lambda n: '{"status": "success", "data": ' + "[" * n + "]" * n + "}"))
+PROM_PASSWORD = "Zq7 p@ss%Qz9"
+PROM_USERINFO = "watcher:Zq7%20p%40ss%25Qz9"
+
+
+def prometheus_settings(url: str, **keys):
+    from bluegreen.config import optional
+
+    return optional.watch({"prometheus": url, "timeout_s": 0.3, **keys})
+
+
+class TestPrometheusAnswers:
+    """Any answer from Prometheus is a number, no series, a MetricsError or a ConfigError (exit
+    2 or 3), within watch.timeout_s, and never shows the credentials."""
+
+    @FEWER
+    @given(body=PROM_BODIES, status=st.sampled_from([200, 200, 400, 422, 503]))
+    def test_any_answer(self, body, status):
+        from bluegreen.watch.prometheus import PrometheusSource
+        from tests.helpers.scripted_http import ScriptedHTTP, answer
+
+        with ScriptedHTTP(answer(status, body)) as server:
+            prom = PrometheusSource(prometheus_settings(f"http://{PROM_USERINFO}@{server.address}"),
+                                    "test")
+            start = time.monotonic()
+            found = holds(lambda: prom.query("requests_query", "sum(x)", None))
+            assert time.monotonic() - start < 0.3 + 2
+        if isinstance(found, BluegreenError):
+            assert found.exit_code in (2, 3) and not leaked(found.message)
+        else:
+            assert found is None or 0 <= found < math.inf
+
+    @settings(FEWER, max_examples=8)
+    @given(pace=st.floats(0.02, 0.1), size=st.integers(1, 400), cut=st.integers(0, 400))
+    def test_every_query_ends_within_its_timeout(self, pace, size, cut):
+        """A Prometheus that trickles any answer at any pace, or stops half-way."""
+        from bluegreen.watch.prometheus import PrometheusSource
+        from tests.helpers.scripted_http import ScriptedHTTP, answer
+
+        payload = answer(200, as_json(PROM_ANSWER) + " " * size)[:cut + 150]  # unbounded: 3 s or more
+        with ScriptedHTTP(payload, pace=pace) as server:
+            prom = PrometheusSource(prometheus_settings(server.url), "test")
+            start = time.monotonic()
+            holds(lambda: prom.query("requests_query", "sum(x)", None))
+            assert time.monotonic() - start < 0.3 + 2
+
+    @settings(FEWER, max_examples=6)
+    @given(body=PROM_BODIES)
+    def test_watch_with_any_answer(self, watch_stage, body):
+        """The whole step: exit 0 to 3, within its seconds and timeouts, no credential shown
+        in its output, state.json, report.html or junit-watch.xml."""
+        from tests.helpers.scripted_http import answer
+
+        stage, server, state = watch_stage
+        (stage.out / "test" / "state.json").write_text(state)  # not watched yet
+        server.payload = answer(200, body)
+        start = time.monotonic()
+        run = stage.cli("--json", "watch", "--stage", "test")
+        assert time.monotonic() - start < 1 + 4 * 0.3 + 5
+        assert run.code in (0, 1, 2, 3) and "internal error" not in run.err, run.text
+        assert not leaked(run.text + outputs(stage.out))
+
+
+@pytest.fixture
+def watch_stage(stage):
+    """A FakeStage with green live after blue, watched from a scripted Prometheus for one second
+    with credentials in its URL; and its state.json before any watch. A share of 100% passes
+    (max_error_rate = 1), so no watch rolls back and each example starts from that state."""
+    from tests.helpers.scripted_http import ScriptedHTTP
+
+    stage.release("1.0.0")
+    stage.release("1.1.0")
+    with ScriptedHTTP() as server:
+        stage.write_config(f'\n[watch]\nprometheus = "http://{PROM_USERINFO}@{server.address}"\n'
+                           "seconds = 1\ninterval_s = 1\ntimeout_s = 0.3\nmin_requests = 1\n"
+                           "max_error_rate = 1.0\n")
+        yield stage, server, (stage.out / "test" / "state.json").read_text()
+
+
+V7_DOC = {"version": 1, "counters": {
+    "VBE.shop_test_blue_1.blue_127_0_0_1_9101.req": {"flag": "c", "value": 10},
+    "VBE.shop_test_blue_1.blue_127_0_0_1_9101.fail_econnrefused": {"flag": "c", "value": 2},
+    "VBE.shop_test_blue_1.green_127_0_0_1_9201.busy": {"flag": "c", "value": 1}}}
+STAT_KEYS = {"": ["version", "counters", "timestamp"],
+             "counters": list(V7_DOC["counters"]) + ["VBE.shop_test_blue_1.blue_x.req", "MAIN.uptime"]}
+STAT_OUTPUTS = st.one_of(mutated(V7_DOC, STAT_KEYS, JSON_VALUES).map(as_json), JSON_VALUES.map(as_json),
+                         st.text(max_size=120), st.binary(max_size=80).map(lambda b: b.decode("latin-1")),
+                         st.integers(1, 100_000).map(lambda n: "[" * n))
+
+
+class TestVarnishstatOutput:
+    """status' counters: any stat_command output is counters or a fault on that instance's line,
+    printed without a raw control character."""
+
+    @FEWER
+    @given(text=STAT_OUTPUTS)
+    def test_per_color(self, text):
+        from bluegreen.varnish import stats
+
+        try:
+            found = stats.per_color(text, "shop_test_blue_1")
+        except (ValueError, RecursionError):
+            return
+        assert all(isinstance(n, int) and n >= 0 for c in found.values() for n in c.values())
+
+    @FEWER
+    @given(text=STAT_OUTPUTS)
+    def test_status_with_any_output(self, counters_stage, text):
+        counters_stage.out_file.write_text(text, encoding="utf-8", errors="surrogatepass")
+        run = counters_stage.cli("status", "--stage", "test")
+        assert run.code == 0 and "counters: " in run.out, run.text
+        assert not any(ord(ch) < 0x20 and ch != "\n" or 0x7F <= ord(ch) < 0xA0 for ch in run.text)
+
+
+@pytest.fixture
+def counters_stage(stage):
+    """A FakeStage with 1.0.0 live, its counters read by `cat FILE` (what the test writes)."""
+    stage.release("1.0.0")
+    stage.out_file = stage.root / "varnishstat.json"
+    stage.out_file.write_text("{}")
+    stage.write_config(f'\n[status]\nstat_command = ["cat", "{stage.out_file}"]\n')
+    return stage
+
+
+NCSA = '127.0.0.1 - - [08/Dec/2026:10:00:00 +0000] "{method} {url} HTTP/1.1" 200 5 "-" "curl"'
+PRINTABLE_ASCII = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
+NCSA_URLS = (st.text(PRINTABLE_ASCII, max_size=30).map(lambda t: "/" + t)
+             | st.sampled_from(["http://[::1/x", "http://h/a?b=1", "//x", "/a#b", "*"]))
+NCSA_LINES = st.one_of(
+    st.text(max_size=80),
+    st.builds(lambda m, u: NCSA.format(method=m, url=u), st.sampled_from(["GET", "HEAD", "POST", "GE T"]),
+              NCSA_URLS),
+    st.builds(lambda name, secret: NCSA.format(method="GET", url=f"/cb?x=1&{name}={secret}"),
+              st.sampled_from(["code", "state", "access_token", "apiKey", "sessionId", "X-Amz-Signature",
+                               "password", "nonce", "SAMLResponse", "id_token", "auth"]),
+              st.text(st.characters(min_codepoint=0x30, max_codepoint=0x7A), max_size=6).map(
+                  lambda t: f"Zq7{t}Qz9")))
+
+
+WATCH_LINES = st.one_of(
+    st.text(max_size=40),
+    st.builds(lambda code, color, site: f"{code}:{color}:{site}",
+              st.sampled_from(["200", "503", "404", "-", "99999999999999999999", "", "2OO"]),
+              st.sampled_from(["green", "blue", "", "red", "green:green"]),
+              st.sampled_from(["shop/test", "other/test", "", "shop/prod", "shop/test/x"])))
+FAKE_NCSA = """
+import sys, time
+sys.stdout.write(open(sys.argv[1], encoding="utf-8", errors="replace").read())
+sys.stdout.flush()
+time.sleep(30)
+"""
+
+
+class TestVarnishncsaOutput:
+    """python -m bluegreen.requests_from_log: any log is a requests file compare accepts (exit 0)
+    or one line (exit 2); a credential in a query string never reaches the file."""
+
+    @FEWER
+    @given(lines=st.lists(NCSA_LINES, max_size=8))
+    def test_any_log(self, tmp_path, capsys, lines):
+        from bluegreen.compare import harvest
+
+        log, out = tmp_path / "access.log", tmp_path / "requests.txt"
+        log.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
+        out.unlink(missing_ok=True)
+        capsys.readouterr()
+        code = harvest.main([str(log), "-o", str(out)])
+        err = capsys.readouterr().err
+        assert code in (0, 2) and len(err.strip().splitlines()) == 1, err
+        if code == 0:
+            written = out.read_text()
+            assert not leaked(written + err)
+            parse_requests(written, "requests.txt")
+
+    @settings(FEWER, max_examples=3)
+    @given(lines=st.lists(WATCH_LINES, max_size=12))
+    def test_watch_with_any_log(self, log_stage, lines):
+        """watch's Varnish source reading any log: exit 0, 1 or 3 within watch.seconds and the
+        reader's stop, never an internal error."""
+        stage, log, state = log_stage
+        (stage.out / "test" / "state.json").write_text(state)
+        log.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
+        start = time.monotonic()
+        run = stage.cli("--json", "watch", "--stage", "test")
+        assert time.monotonic() - start < 1 + 8
+        assert run.code in (0, 1, 3) and "internal error" not in run.err, run.text
+
+
+@pytest.fixture
+def log_stage(stage):
+    """A FakeStage with green live after blue, watched for one second from a stand-in for
+    varnishncsa that prints LOG (what the test writes) and waits; its state.json before any
+    watch (max_error_rate = 1: no watch rolls back)."""
+    import sys
+
+    stage.release("1.0.0")
+    stage.release("1.1.0")
+    script, log = stage.root / "fake_ncsa.py", stage.root / "access.log"
+    script.write_text(FAKE_NCSA)
+    log.write_text("")
+    argv = json.dumps([sys.executable, str(script), str(log)])
+    stage.write_config(f'\n[watch]\nsource = "varnish"\nlog_command = {argv}\nseconds = 1\n'
+                       "interval_s = 1\nmin_requests = 1\nmax_error_rate = 1.0\n")
+    return stage, log, (stage.out / "test" / "state.json").read_text()
+
+
+@st.composite
+def configs_with_secrets(draw) -> dict:
+    """The base config with a password (any text) in schema.database and watch.prometheus, and
+    up to three other keys changed."""
+    raw = draw(mutated(BASE_CONFIG, CONFIG_KEYS, TOML_VALUES))
+    if not isinstance(raw.get("schema"), dict):
+        raw["schema"] = {}
+    if not isinstance(raw.get("watch"), dict):
+        raw["watch"] = {}
+    host = draw(st.sampled_from(["127.0.0.1:1", "[::1]:1", "[::1", "h/db", ""]))
+    raw["schema"].update(expand=["./x"], database=f"postgresql://shop:{draw(SECRET_TEXT)}@{host}/shop")
+    raw["watch"]["prometheus"] = draw(st.sampled_from(["http://", "https://", "", "ftp://"])) \
+        + f"watcher:{draw(SECRET_TEXT)}@{host}"
+    return raw
+
+
+class TestSecretsInTheConfig:
+    """Passwords in schema.database and watch.prometheus, whatever they hold and whatever else
+    the config gets wrong, are in no message."""
+
+    @FEWER
+    @given(raw=configs_with_secrets())
+    def test_load(self, site_dir, raw):
+        path = site_dir / "bluegreen.toml"
+        path.write_text(toml_document(raw), encoding="utf-8")
+        found = holds(lambda: configuration.load(path))
+        if isinstance(found, BluegreenError):
+            assert not leaked(found.message), found.message
+        else:
+            assert not leaked(repr(found.watch)), "the config's repr holds no credentials"
+
+    @FEWER
+    @given(raw=configs_with_secrets())
+    def test_the_cli(self, site_dir, capsys, raw):
+        path = site_dir / "bluegreen.toml"
+        path.write_text(toml_document(raw), encoding="utf-8")
+        capsys.readouterr()
+        cli_holds(capsys, ["-c", str(path), "--out", str(site_dir / "out"), "status", "--stage", "x"])
+        assert not leaked("".join(capsys.readouterr()))
+
+    @FEWER
+    @given(password=SECRET_TEXT.filter(lambda p: "\x00" not in p),
+           host=st.sampled_from(["127.0.0.1:1", "[::1", "h:x", ""]))
+    def test_the_catalogue_command(self, capsys, password, host):
+        """`python -m bluegreen.catalogue URL` (the driver tries 127.0.0.1:1, where nothing listens)."""
+        from bluegreen.schema import catalogue
+
+        pytest.importorskip("psycopg")
+        capsys.readouterr()
+        code = catalogue.main([f"postgresql://shop:{password}@{host}/shop"])
+        err = capsys.readouterr().err
+        assert code in (2, 3) and not leaked(err) and len(err.strip().splitlines()) == 1, err

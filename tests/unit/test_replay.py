@@ -1,7 +1,7 @@
 """How compare's requests go out: order, headers, bound, and the faults it translates.
 
-A recording sender stands in for HTTP here; the end-to-end cases with a real varnishd are in
-tests/integration/test_compare.py.
+A recording sender stands in for HTTP here (and a scripted front for the warm-up's budget); the
+end-to-end cases with a real varnishd are in tests/integration/test_compare.py.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import time
 import pytest
 
 from bluegreen.checks.http import Answer
-from bluegreen.compare.replay import PASS_HEADER, Replay
+from bluegreen.compare.replay import PASS_HEADER, Replay, Warm
 from bluegreen.compare.requests import Request
+from bluegreen.compare.warmup import Target
 from bluegreen.errors import Refused, VarnishError
 from bluegreen.model import Address
+from tests.helpers.scripted_http import ScriptedHTTP, answer
 
 FRONTS = (Address("127.0.0.1", 1), Address("127.0.0.1", 2))
 
@@ -78,3 +80,21 @@ class TestReplay:
         send = Recorder(Answer(None, error="no answer within 2 s"))
         got = replay(send).run([Request("GET", "/a")], "blue", "green")
         assert got[Request("GET", "/a")][0][1].error == "no answer within 2 s"
+
+
+class TestWarmBudget:
+    """The warm-up ends within warmup.budget_s even when every page trickles (a fake front on
+    loopback sends a byte every 50 ms, within each read's timeout): what was not sent is counted."""
+
+    def test_trickling_pages(self):
+        page = answer(200, b"x" * 400, "text/html")
+        with ScriptedHTTP(page, pace=0.05) as front:
+            warm = Warm({"X-Bluegreen-Color": "green"}, "X-Bluegreen-Color", timeout=30,
+                        concurrency=2, budget_s=1.0)
+            start = time.monotonic()
+            tally = warm.run([Request("GET", f"/page/{n}") for n in range(6)],
+                             [Target(front.address, None)], "green")
+            seconds = time.monotonic() - start
+        assert seconds < 4 and tally.seconds < 4  # without the budget: 20 s a page
+        assert tally.warmed == 0 and tally.failed == 2 and tally.not_sent == 4
+        assert "no answer within" in tally.first_failure

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 from bluegreen.model import Address
 
@@ -35,11 +36,16 @@ def running_release(server: Address, path: str, timeout: float,
     """(the release server answers on path, or None; what was seen, for a message)."""
     request = (f"GET {path} HTTP/1.0\r\nHost: {host or server}\r\nUser-Agent: bluegreen\r\n"
                "Accept: */*\r\n\r\n").encode("ascii")
+    end = time.monotonic() + timeout  # one deadline for the whole answer, not each read
     try:
         with socket.create_connection((server.host, server.port), timeout=timeout) as sock:
             sock.sendall(request)
             data = b""
             while len(data) < MAX_ANSWER:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                sock.settimeout(left)
                 chunk = sock.recv(MAX_ANSWER)
                 if not chunk:
                     break

@@ -8,7 +8,8 @@ keeps GET and HEAD requests, drops the scheme and host of the URL, deduplicates,
 by how often they were asked (the most frequent first). Nothing of a client's credentials goes
 into the output: no cookies, no Authorization (the default format logs neither; the %u user is
 dropped), and query parameters named like credentials (token, key, password, secret, session,
-auth, signature, ...) are removed. Lines in another format are counted and left out.
+auth, signature, ...) are removed, as are a sign-in's one-time `code`, `state`, `nonce` and
+`ticket`. Lines in another format are counted and left out.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ LINE_RE = re.compile(r'^\S+ \S+ \S+ \[[^\]]*\] "(?P<method>[A-Z]+) (?P<url>\S+) 
 SECRET_WORDS = {"token", "key", "apikey", "password", "passwd", "pass", "pwd", "secret", "session",
                 "sessionid", "sid", "auth", "authorization", "signature", "sig", "jwt", "credential",
                 "credentials", "otp"}
+# Named exactly so: one-time credentials of an OAuth, OpenID or SAML sign-in (a zip_code stays).
+SECRET_NAMES = {"code", "state", "nonce", "code_verifier", "oauth_verifier", "ticket",
+                "samlresponse", "samlrequest", "relaystate"}
 
 
 class Harvest:
@@ -88,8 +92,10 @@ def _target(url: str) -> str | None:
 
 def _secret(name: str) -> bool:
     """A parameter named like a credential: access_token, api-key, sessionId, X-Amz-Signature..."""
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", unquote(name)).lower()
-    return any(word in SECRET_WORDS for word in re.split(r"[^a-z0-9]+", spaced))
+    name = unquote(name)
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower()
+    return (name.strip().lower() in SECRET_NAMES
+            or any(word in SECRET_WORDS for word in re.split(r"[^a-z0-9]+", spaced)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     text = render(found, args.top, ", ".join(args.logs) or "standard input")
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            print(f"requests_from_log: cannot write {args.output} ({exc.strerror})", file=sys.stderr)
+            return 2
     else:
         sys.stdout.write(text)
     print(f"requests_from_log: {min(args.top, len(found.counts))} requests written "

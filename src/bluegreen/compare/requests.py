@@ -14,13 +14,17 @@ import re
 from dataclasses import dataclass, field
 
 from bluegreen.errors import UsageError
+from bluegreen.model import show
 
 SAFE = ("GET", "HEAD")
 METHOD_RE = re.compile(r"[A-Z][A-Z-]{0,19}")
 TARGET_RE = re.compile(r"/[!-~]*")
 TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-HEADER_AT = re.compile(rf"(?:^|\s+)({TOKEN}):(?=\s|$)")
+HEADER_AT = re.compile(rf"(?<!\S)({TOKEN}):(?=\s|$)")  # a name starts a word: linear time
 NOT_SETTABLE = ("content-length", "transfer-encoding", "connection", "expect", "upgrade", "te")
+METHOD_OVERRIDES = ("x-http-method-override", "x-http-method", "x-method-override")
+SHOWN_VALUES = ("accept", "accept-language", "accept-encoding", "host", "user-agent")
+BOM = "\ufeff"
 FIELD_RE = re.compile(r"status|body|header:[A-Za-z0-9-]{1,64}|[^\s.]+(\.[^\s.]+)*")
 MAX_LINE = 8192
 
@@ -36,10 +40,22 @@ class Request:
 
     @property
     def safe(self) -> bool:
-        return self.method in SAFE
+        """GET or HEAD, and no header or `_method` parameter asking the app for another method
+        (X-HTTP-Method-Override: DELETE on a GET is a DELETE to many frameworks)."""
+        overrides = [v for k, v in self.headers if k.lower() in METHOD_OVERRIDES]
+        query = self.target.partition("?")[2]
+        overrides += [p.partition("=")[2] for p in query.split("&") if p.partition("=")[0] == "_method"]
+        return self.method in SAFE and all(v.strip().upper() in SAFE for v in overrides)
 
     def __str__(self) -> str:
         return f"{self.method} {self.target}"
+
+    @property
+    def label(self) -> str:
+        """The request as a test name shows it: header values left out (they may be
+        credentials), except those that only pick a representation."""
+        shown = [f"{k}: {v if k.lower() in SHOWN_VALUES else '***'}" for k, v in self.headers]
+        return " ".join([str(self), *shown])
 
     def over(self, base: dict) -> dict:
         """`base` headers with this request's own on top, names compared case-insensitively (a
@@ -124,11 +140,16 @@ def _headers(rest: str, where: str, preview_header: str) -> tuple[tuple[str, str
         return ()
     marks = list(HEADER_AT.finditer(rest))
     if not marks or marks[0].start() != 0:
-        raise UsageError(f"{where}: '{_short(rest)}' should be headers written 'Name: value'")
+        raise UsageError(f"{where}: what follows the path should be headers written 'Name: value' "
+                         "(not shown: it may hold a credential)")
     out = []
     for n, mark in enumerate(marks):
         end = marks[n + 1].start() if n + 1 < len(marks) else len(rest)
         name, value = mark.group(1), rest[mark.end():end].strip()
+        if not value.isascii() and not _latin1(value):
+            bad = next(ch for ch in value if ord(ch) > 0xFF)
+            raise UsageError(f"{where}: the value of {name} holds {bad!r} (U+{ord(bad):04X}), which "
+                             "an HTTP header cannot carry; write it in ASCII (percent-encoded, say)")
         if name.lower() in NOT_SETTABLE:
             raise UsageError(f"{where}: the header {name} is set by compare itself; remove it")
         if name.lower() == preview_header.lower():
@@ -141,12 +162,16 @@ def _headers(rest: str, where: str, preview_header: str) -> tuple[tuple[str, str
 def read_text(path, key: str) -> str:
     """A requests or expected-changes file's text; a UsageError naming `key` when it cannot be read."""
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"{key}: file {path} not found: create it (see docs/compare.md)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{key}: cannot read {path} ({getattr(exc, 'strerror', None) or exc}): "
                          "it should be a UTF-8 text file") from None
+    if text.startswith(BOM):
+        raise UsageError(f"{key}: {path} starts with a byte order mark (BOM): save it as UTF-8 "
+                         "without one")
+    return text
 
 
 def parse_expected(text: str, source: str) -> list[Change]:
@@ -155,9 +180,12 @@ def parse_expected(text: str, source: str) -> list[Change]:
 
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{source}: not valid TOML ({exc}); write [[change]] tables with path and "
-                         "field") from None
+    except RecursionError:
+        raise UsageError(f"{source}: nested too deep to be an expected-changes file; write "
+                         "[[change]] tables with path and field") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of too many digits
+        raise UsageError(f"{source}: not valid TOML ({show(exc, 200)}); write [[change]] tables with "
+                         "path and field") from None
     unknown = set(data) - {"change"}
     if unknown:
         raise UsageError(f"{source}: unknown key {sorted(unknown)[0]!r}; the file holds only "
@@ -196,6 +224,14 @@ def parse_ignore(entries) -> tuple[tuple[str, ...], frozenset[str]]:
         else:
             paths.append(entry)
     return tuple(paths), frozenset(headers)
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _short(text: str, limit: int = 60) -> str:

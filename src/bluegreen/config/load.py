@@ -135,7 +135,7 @@ def parse(raw: dict, base_dir: Path, path: Path | None = None) -> Config:
     stages = {name: _stage(name, value, app, vcl, base_dir, secret_path, admin)
               for name, value in stages_raw.items()}
     _labels_distinct(stages)
-    watch = optional.watch(read.table(raw, "watch"))
+    watch = optional.watch(read.table(raw, "watch"), base_dir)
     compare = optional.compare(read.table(raw, "compare"), base_dir)
     warmup = read.table(raw, "warmup") if "warmup" in raw else None
     return Config(app=app, secret_file=secret_path, base_dir=base_dir, vcl=vcl,

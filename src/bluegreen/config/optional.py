@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from bluegreen.config import values as read
 from bluegreen.errors import ConfigError
+from bluegreen.model import show, shown_url
 
 SCHEMA_PLACEHOLDERS = {"version"}
 RETIRE_PLACEHOLDERS = {"host", "port", "color", "version"}
@@ -18,7 +19,7 @@ INCONCLUSIVE = ("pass", "fail", "rollback")
 WATCH_LOG_PLACEHOLDERS = {"host", "port", "instance", "name", "format"}
 WATCH_KEYS = {"seconds", "interval_s", "max_error_rate", "min_requests", "on_inconclusive", "source",
               "prometheus", "requests_query", "errors_query", "baseline_s", "log_command",
-              "log_names", "timeout_s", "on_source_error"}
+              "log_names", "timeout_s", "on_source_error", "prometheus_auth_file"}
 WATCH_SOURCES = ("prometheus", "varnish")
 STAT_PLACEHOLDERS = {"host", "port", "instance", "name", "vcl"}
 
@@ -57,6 +58,32 @@ class WatchConfig(NamedTuple):
     log_names: dict[str, str] = {}
     timeout_s: float = 5.0
     on_source_error: str = "stop"
+    prometheus_auth: tuple[str, str] | None = None  # from the URL; never shown (__repr__)
+    prometheus_auth_file: Path | None = None
+
+    def __repr__(self) -> str:
+        """The table as a traceback or a debugger shows it: the URL's credentials left out."""
+        shown = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields, self, strict=True)
+                          if k != "prometheus_auth")
+        return f"WatchConfig({shown}, prometheus_auth={'***' if self.prometheus_auth else None})"
+
+    def prometheus_credentials(self) -> tuple[str, str] | None:
+        """(user, password) for Prometheus's basic auth: the URL's, or the auth file's first
+        line `user:password`; None without either. ConfigError when the file is unusable."""
+        if self.prometheus_auth_file is None:
+            return self.prometheus_auth
+        key = "watch.prometheus_auth_file"
+        try:
+            lines = self.prometheus_auth_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeError) as exc:
+            raise ConfigError(f"{key}: cannot read {show(self.prometheus_auth_file)} "
+                              f"({getattr(exc, 'strerror', None) or 'not UTF-8'}): it should hold "
+                              "one line, user:password") from None
+        user, colon, password = (lines[0].strip() if lines else "").partition(":")
+        if not colon or not user or any(not ch.isprintable() for ch in user + password):
+            raise ConfigError(f"{key}: {show(self.prometheus_auth_file)} should hold one line, "
+                              "user:password")
+        return user, password
 
 
 class RetireConfig(NamedTuple):
@@ -90,6 +117,9 @@ def schema(raw: dict, base_dir: Path) -> SchemaConfig | None:
     if database and not database.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError("schema.database: should be a sqlite:///PATH or postgresql://... URL; for "
                           "another database, set schema.inspect to a command printing the catalogue")
+    fault = database and not database.startswith("sqlite:///") and read.database_url_fault(database)
+    if fault:
+        raise ConfigError(f"schema.database: {shown_url(database)} {fault}")
     if database and database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
         database = "sqlite:///" + str(read.resolve(base_dir, database[len("sqlite:///"):]))
     if "pending" in raw and "expand" not in raw:
@@ -122,7 +152,7 @@ def compare(raw: dict, base_dir: Path) -> CompareConfig | None:
         timeout_s=read.seconds(raw, "timeout_s", 10, "compare.timeout_s", maximum=300))
 
 
-def watch(raw: dict) -> WatchConfig | None:
+def watch(raw: dict, base_dir: Path = Path(".")) -> WatchConfig | None:
     if not raw:
         return None
     read.only(raw, "watch", WATCH_KEYS)
@@ -130,13 +160,17 @@ def watch(raw: dict) -> WatchConfig | None:
     seconds = read.seconds(raw, "seconds", 120, "watch.seconds", minimum=interval)
     source = read.choice(raw, "source", "prometheus" if "prometheus" in raw else "varnish",
                          "watch.source", WATCH_SOURCES)
-    prometheus = raw.get("prometheus")
+    prometheus, auth = None, None  # kept only where used: it may hold credentials
     if source == "prometheus":
-        prometheus = read.string(raw, "prometheus", None, "watch.prometheus")
-        if not prometheus.startswith(("http://", "https://")):
-            raise ConfigError(f"watch.prometheus: '{prometheus}' should be a URL, e.g. "
-                              "http://127.0.0.1:9090")
+        prometheus, auth = read.url_with_credentials(read.string(raw, "prometheus", None, "watch.prometheus"),
+                                                       "watch.prometheus")
+    auth_file = read.file_path(raw, "prometheus_auth_file", base_dir, "watch.prometheus_auth_file",
+                               must_exist=False)
+    if auth and auth_file:
+        raise ConfigError("watch.prometheus_auth_file: watch.prometheus holds credentials too; "
+                          "keep them in one place (the file)")
     return WatchConfig(
+        prometheus_auth=auth, prometheus_auth_file=auth_file,
         seconds=seconds, interval_s=interval,
         max_error_rate=read.number(raw, "max_error_rate", 0.02, "watch.max_error_rate", 0.0, 1.0,
                                    "a share"),

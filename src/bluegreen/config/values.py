@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from bluegreen.errors import ConfigError
-from bluegreen.model import show
+from bluegreen.model import show, shown_url
 
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
 HEADER_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -163,3 +163,47 @@ def file_path(raw: dict, key: str, base_dir: Path, path: str, must_exist: bool =
     if must_exist and not exists:
         raise ConfigError(f"{path}: file {show(found)} not found")
     return found
+
+
+def database_url_fault(url: str) -> str | None:
+    """What in a database URL a driver would misread (and quote back, password included), and
+    how to write it; None when nothing."""
+    rest = url.partition("://")[2]
+    userinfo = rest.rpartition("@")[0]
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "holds a space or a control character: percent-encode it (a space is %20)"
+    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
+        return "holds a '%' that is not followed by two hex digits: write a '%' as %25"
+    if "@" in userinfo:
+        return "holds more than one '@': write an '@' in the user or the password as %40"
+    if any(ch in userinfo for ch in "/?#[]"):
+        return ("holds a '/', '?', '#', '[' or ']' before its '@': percent-encode it in the user "
+                "or the password (%2F, %3F, %23, %5B, %5D)")
+    if rest.count("[") != rest.count("]"):
+        return "opens an IPv6 address with '[' and does not close it: write [::1]"
+    return None
+
+
+def url_with_credentials(url: str, path: str) -> tuple[str, tuple[str, str] | None]:
+    """An http(s) URL split into (the URL without user:password@, (user, password) or None): the
+    URL is shown in every message and record, the credentials never."""
+    from urllib.parse import unquote, urlsplit
+
+    shown = shown_url(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (a port that is no number raises here)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{path}: '{shown}' should be a URL, e.g. "
+                          "http://127.0.0.1:9090")
+    userinfo, _at, hostport = parts.netloc.rpartition("@")
+    clean = parts._replace(netloc=hostport).geturl()
+    if not userinfo:
+        return clean, None
+    user, colon, password = userinfo.partition(":")
+    if not colon:
+        raise ConfigError(f"{path}: '{shown}' names a user without a password: "
+                          f"write user:password@, or set {path}_auth_file")
+    return clean, (unquote(user), unquote(password))

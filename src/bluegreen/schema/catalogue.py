@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
 from bluegreen import commands
+from bluegreen.config.values import database_url_fault
 from bluegreen.errors import ConfigError, MigrationError
+from bluegreen.model import hide_passwords, shown_url
 
 PG_COLUMNS = """
 select c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES', c.column_default is not null
@@ -36,8 +37,9 @@ def read_url(url: str) -> dict:
     if url.startswith("sqlite:///"):
         return _sqlite(url[len("sqlite:///"):])
     if url.startswith(("postgresql://", "postgres://")):
+        check_url(url)
         return _postgres(url)
-    raise ConfigError(f"schema.database: '{scrub(url)}' should start with sqlite:/// or "
+    raise ConfigError(f"schema.database: '{shown_url(url)}' should start with sqlite:/// or "
                       "postgresql://; for another database set schema.inspect to a command that "
                       "prints the catalogue as JSON")
 
@@ -45,9 +47,13 @@ def read_url(url: str) -> dict:
 def read_command(argv: list[str], cwd: Path, timeout: float, pass_secrets: bool = False) -> dict:
     done = commands.run(argv, cwd, timeout, pass_secrets)
     if not done.ok:
-        raise MigrationError(f"schema.inspect {scrub(' '.join(argv))} failed ({done.describe(5)})")
+        raise MigrationError(f"schema.inspect {scrub(' '.join(argv))} failed "
+                             f"({scrub(done.describe(5))})")
     try:
         return normalise(json.loads(done.output))
+    except RecursionError:
+        raise MigrationError(f"schema.inspect {scrub(' '.join(argv))} printed JSON nested too deep "
+                             "to be a catalogue; expected {table: {column: type}}") from None
     except ValueError as exc:
         raise MigrationError(f"schema.inspect {scrub(' '.join(argv))} did not print a catalogue as JSON "
                              f"({exc}); expected {{table: {{column: type}}}}") from None
@@ -130,13 +136,37 @@ def _postgres(url: str) -> dict:
                                                      "default": default}
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise MigrationError(f"cannot read the catalogue of {scrub(url)}: {first}") from None
+        raise MigrationError(f"cannot read the catalogue of {shown_url(url)}: "
+                             f"{_without(first, _passwords(url))}") from None
     return out
+
+
+def check_url(url: str) -> None:
+    """Refuse a database URL a driver would misread, before any driver sees it: drivers quote
+    what they cannot parse, password included. ConfigError (exit 2) with the URL scrubbed."""
+    why = database_url_fault(url)
+    if why:
+        raise ConfigError(f"schema.database: {shown_url(url)} {why}")
 
 
 def scrub(text: str) -> str:
     """The text with the password of any URL in it left out (user:***@host)."""
-    return re.sub(r"(\w[\w+.-]*://[^:/@\s]*):[^@\s]*@", r"\1:***@", text)
+    return hide_passwords(text)
+
+
+def _passwords(url: str) -> set[str]:
+    """The password of a URL, as written and decoded, to be kept out of a driver's message."""
+    from urllib.parse import unquote
+
+    userinfo = url.partition("://")[2].rpartition("@")[0]
+    password = userinfo.partition(":")[2]
+    return {p for p in (password, unquote(password)) if p}
+
+
+def _without(text: str, secrets: set[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return scrub(text)
 
 
 def main(argv: list[str]) -> int:

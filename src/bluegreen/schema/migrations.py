@@ -57,8 +57,8 @@ def expand(ctx, stage, files, plan: Plan, release: str) -> None:
     ctx.say(f"schema expand {release}: {_shown(argv)}")
     finished = commands.run(argv, ctx.config.base_dir, schema.timeout_s, ctx.config.deploy.pass_secrets)
     if not finished.ok:
-        _keep(files, plan, Expand(release, False, now_iso(), detail=finished.describe()))
-        raise MigrationError(f"schema.expand for {release} failed ({finished.describe()}); nothing "
+        _keep(files, plan, Expand(release, False, now_iso(), detail=_described(finished)))
+        raise MigrationError(f"schema.expand for {release} failed ({_described(finished)}); nothing "
                              f"was deployed onto {plan.passive} and nothing live changed; fix "
                              f"the migration, then run deploy again{_output(finished)}")
     after = read_catalogue(ctx) if before is not None else None
@@ -80,7 +80,7 @@ def contract(ctx, release: str) -> float:
     ctx.say(f"schema contract {release}: {_shown(argv)}")
     finished = commands.run(argv, ctx.config.base_dir, schema.timeout_s, ctx.config.deploy.pass_secrets)
     if not finished.ok:
-        raise MigrationError(f"schema.contract for {release} failed ({finished.describe()}); it is "
+        raise MigrationError(f"schema.contract for {release} failed ({_described(finished)}); it is "
                              "recorded as started, so rollback to the previous color refuses (part of "
                              "it may have run) unless schema.pending shows nothing was contracted; "
                              f"fix the migration, then run retire again{_output(finished)}")
@@ -98,7 +98,7 @@ def pending(ctx, release: str, timeout_s: float | None = None) -> set[str] | Non
                             ctx.config.deploy.pass_secrets)
     if finished.problem is None and finished.code in PENDING:
         return set(PENDING[finished.code])
-    raise MigrationError(f"schema.pending for {release} could not tell ({finished.describe()}): it "
+    raise MigrationError(f"schema.pending for {release} could not tell ({_described(finished)}): it "
                          "should exit 0 (nothing pending), 2 (expand pending), 4 (contract pending) "
                          f"or 6 (both); nothing live changed{_output(finished)}")
 
@@ -142,6 +142,11 @@ def _lost_message(release: str, lost: list[str], stage: str) -> str:
 def _shown(argv: list[str]) -> str:
     """The command as shown in progress: a database URL's password left out."""
     return " ".join(catalogue.scrub(arg) for arg in argv)
+
+
+def _described(finished) -> str:
+    """How a command ended ('exit 2: <its last line>'), a database URL's password left out."""
+    return catalogue.scrub(finished.describe())
 
 
 def _output(finished) -> str:

@@ -66,7 +66,7 @@ def _inputs(ctx, settings, flag: str | None):
     requests = parse_requests(read_text(settings.requests, "compare.requests"), str(settings.requests),
                               settings.allow_unsafe, ctx.config.vcl.preview_header)
     if requests.skipped:
-        shown = ", ".join(str(r) for r in requests.skipped[:3])
+        shown = ", ".join(r.label for r in requests.skipped[:3])
         more = ", ..." if len(requests.skipped) > 3 else ""
         ctx.say(f"compare: skipped {len(requests.skipped)} request(s) with unsafe methods ({shown}"
                 f"{more}); set compare.allow_unsafe = true to send them")
@@ -134,5 +134,4 @@ def _cases(stage, verdict, skipped) -> list[Check]:
 
 
 def _name(request) -> str:
-    extra = " ".join(f"{k}: {v}" for k, v in request.headers)
-    return f"{request}{' ' + extra if extra else ''}"
+    return request.label  # never a header's value: it may be a credential

@@ -3,6 +3,7 @@
 from bluegreen import __version__
 from bluegreen.context import Result
 from bluegreen.errors import BluegreenError
+from bluegreen.model import show
 from bluegreen.observe import observe
 from bluegreen.records.decide import drift_advice
 from bluegreen.records.state import State
@@ -148,4 +149,4 @@ def _lines(name: str, info: dict) -> list[str]:
         ready = f"by redeploy to {rb['color']} {rb['release']} ({rb['why']})"
     out.append(f"  rollback: {ready}")
     out += [f"  PROBLEM: {p}" for p in info["problems"]]
-    return out
+    return [show(line, len(line) * 10) for line in out]  # what servers and commands said, escaped

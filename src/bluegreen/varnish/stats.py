@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bluegreen import commands
 from bluegreen.errors import ConfigError
-from bluegreen.model import COLORS
+from bluegreen.model import COLORS, show
 
 NOT_MADE = ("unhealthy", "busy", "helddown")  # fetches Varnish did not attempt
 PER_INSTANCE = ("{name}", "{host}", "{port}", "{instance}")
@@ -26,7 +26,8 @@ def per_color(text: str, vcl: str) -> dict[str, dict[str, int]]:
     """{color: {"requests", "failed", "backends"}} from varnishstat -j's output, for one VCL.
 
     Reads both layouts: {"counters": {...}} (Varnish 7) and the flat document of Varnish 6.
-    Raises ValueError on output that is not varnishstat's JSON."""
+    Raises ValueError on output that is not varnishstat's JSON (RecursionError when nested too
+    deep to read)."""
     doc = json.loads(text)
     counters = doc.get("counters", doc) if isinstance(doc, dict) else None
     if not isinstance(counters, dict):
@@ -69,13 +70,14 @@ def read(status, stage, lives: dict[str, str | None], cwd) -> dict[str, dict]:
         if isinstance(argv, str):
             return {"error": argv}
         done = commands.run(argv, cwd, status.timeout_s)
+        command = show(" ".join(argv), 200)
         if not done.ok:
-            return {"error": f"{' '.join(argv)}: {done.describe()}"}
+            return {"error": f"{command}: {show(done.describe(), 200)}"}
         try:
             return per_color(done.output, lives[inst])
-        except ValueError:
-            return {"error": f"{' '.join(argv)} did not print varnishstat's JSON "
-                             f"({done.tail()[:120]}): is it varnishstat -1 -j?"}
+        except (ValueError, RecursionError):  # not JSON, not varnishstat's, or nested too deep
+            return {"error": f"{command} did not print varnishstat's JSON "
+                             f"({show(done.tail(), 120)}): is it varnishstat -1 -j?"}
 
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(argvs)))) as pool:
         return dict(zip(argvs, pool.map(one, argvs), strict=True))
